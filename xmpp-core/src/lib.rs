@@ -1,0 +1,23 @@
+//! The vocabulary every other Chatrix crate speaks: XMPP addresses, a lossless XML element tree,
+//! the one XML reader (with limits), stanzas, and stanza and stream errors.
+//!
+//! What it is for:
+//! - [`Jid`] and friends: RFC 7622 addresses, normalised with PRECIS, usable as map keys.
+//! - [`Element`]: a namespace-aware tree that keeps everything a peer sent, and writes it back
+//!   with an escaper that never emits invalid XML.
+//! - [`xml`]: rxml's restricted-XML tokenizer plus Chatrix's limits on size, depth, attributes
+//!   and namespace declarations, for every place that reads XML.
+//! - [`Stanza`]: the `message` / `presence` / `iq` envelope with the RFC 6120 rules, in
+//!   `jabber:client`, `jabber:server` and `jabber:component:accept`.
+//! - [`StanzaError`] and [`StreamError`]: RFC 6120 §8.3 and §4.9.3, to and from XML.
+//!
+//! What it is not for: sockets, TLS, SASL or stream negotiation (see `xmpp-stream` and
+//! `xmpp-sasl`), nor typed models of every XEP payload. Payloads the server does not act on
+//! stay elements and pass through untouched.
+#![warn(missing_docs)]
+
+pub mod element;
+pub mod ns;
+pub mod xml;
+
+pub use element::{Attribute, Element, Node};
