@@ -115,6 +115,29 @@ impl Element {
             put_attr(out, None, "xmlns", self.ns());
         }
         self.write_attrs(out);
+        self.write_content(out, None, self.ns());
+    }
+
+    /// Serialises this element with `prefix:` on its name, declaring the prefix when `declare`
+    /// is set, while its children see `default_ns` as the default namespace.
+    ///
+    /// This is how stream-level elements are written: `<stream:features>` inside a stream whose
+    /// default namespace is `jabber:client`, so that clients which look for the conventional
+    /// prefix find it.
+    pub fn write_prefixed(&self, out: &mut BytesMut, prefix: &str, declare: bool, default_ns: &str) {
+        out.put_u8(b'<');
+        out.put_slice(prefix.as_bytes());
+        out.put_u8(b':');
+        out.put_slice(self.name().as_bytes());
+        if declare {
+            put_attr(out, Some("xmlns"), prefix, self.ns());
+        }
+        self.write_attrs(out);
+        self.write_content(out, Some(prefix), default_ns);
+    }
+
+    /// Everything after the attributes: the children and the end tag (or `/>`).
+    fn write_content(&self, out: &mut BytesMut, prefix: Option<&str>, children_ns: &str) {
         if self.nodes.is_empty() {
             out.put_slice(b"/>");
             return;
@@ -122,11 +145,15 @@ impl Element {
         out.put_u8(b'>');
         for node in &self.nodes {
             match node {
-                Node::Element(child) => child.write_in(out, self.ns()),
+                Node::Element(child) => child.write_in(out, children_ns),
                 Node::Text(t) => write_escaped_text(out, t),
             }
         }
         out.put_slice(b"</");
+        if let Some(p) = prefix {
+            out.put_slice(p.as_bytes());
+            out.put_u8(b':');
+        }
         out.put_slice(self.name().as_bytes());
         out.put_u8(b'>');
     }

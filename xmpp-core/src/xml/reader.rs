@@ -116,8 +116,12 @@ impl XmlReader {
             max_token_length: limits.max_token_length,
             ..Options::default()
         };
+        let mut raw = RawParser::with_options(options);
+        // Between top-level elements, text must surface at once: a whitespace keep-alive has
+        // to be seen when it arrives, not when the next stanza does.
+        raw.set_text_buffering(base_depth > 0);
         Self {
-            raw: RawParser::with_options(options),
+            raw,
             limits: *limits,
             base_depth,
             depth: 0,
@@ -132,6 +136,14 @@ impl XmlReader {
     /// How many elements are open.
     pub fn depth(&self) -> usize {
         self.depth
+    }
+
+    /// The default namespace in scope inside the innermost open element: for a stream, after
+    /// its header, the content namespace (`jabber:client`, `jabber:server`, ...).
+    pub fn default_ns(&self) -> Namespace<'static> {
+        self.scopes
+            .last()
+            .map_or(Namespace::NONE, |s| s.default_ns.clone())
     }
 
     /// The limits in force.
@@ -193,6 +205,7 @@ impl XmlReader {
                 }
                 self.count_bytes(m.len())?;
                 self.depth += 1;
+                self.raw.set_text_buffering(self.depth > self.base_depth);
                 if self.depth > self.base_depth + self.limits.max_depth {
                     return Err(XmlError::Limit(Limit::Depth));
                 }
@@ -223,6 +236,7 @@ impl XmlReader {
                     self.count_bytes(m.len())?;
                 }
                 self.depth = self.depth.saturating_sub(1);
+                self.raw.set_text_buffering(self.depth > self.base_depth);
                 if let Some(scope) = self.scopes.pop() {
                     let keep = self.prefixes.len().saturating_sub(scope.declared);
                     self.prefixes.truncate(keep);
