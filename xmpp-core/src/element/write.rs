@@ -54,13 +54,14 @@ fn escape_into(out: &mut BytesMut, s: &str, ctx: u8) {
             b'\n' => (b"&#xA;", 1),
             b'\t' => (b"&#x9;", 1),
             b'\r' => (b"&#xD;", 1),
-            0xEF => match bytes.get(i + 1..i + 3) {
-                Some([0xBF, 0xBE | 0xBF]) => ("\u{FFFD}".as_bytes(), 3),
-                _ => {
+            0xEF => {
+                if let Some([0xBF, 0xBE | 0xBF]) = bytes.get(i + 1..i + 3) {
+                    ("\u{FFFD}".as_bytes(), 3)
+                } else {
                     i += 1;
                     continue;
                 }
-            },
+            }
             // Every other flagged byte is a C0 control character.
             _ => ("\u{FFFD}".as_bytes(), 1),
         };
@@ -95,7 +96,7 @@ fn put_attr(out: &mut BytesMut, prefix: Option<&str>, name: &str, value: &str) {
 }
 
 /// Prefixes for namespaced attributes other than `xml:`. Elements with such attributes are rare
-/// (XEP-0131 headers, some PubSub payloads), so the prefixes are declared on the element that
+/// (XEP-0131 headers, some publish-subscribe payloads), so the prefixes are declared on the element that
 /// uses them rather than tracked across the tree.
 const ATTR_PREFIXES: [&str; 8] = ["a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"];
 
