@@ -47,6 +47,7 @@ pub struct ServerConfig {
     authzid_policy: AuthzidPolicy,
     ssdp: bool,
     max_message_len: usize,
+    plain_hash: ScramHash,
 }
 
 impl ServerConfig {
@@ -71,6 +72,7 @@ impl ServerConfig {
             authzid_policy: AuthzidPolicy::SelfOnly,
             ssdp: true,
             max_message_len: DEFAULT_MAX_MESSAGE_LEN,
+            plain_hash: ScramHash::Sha256,
         })
     }
 
@@ -139,6 +141,15 @@ impl ServerConfig {
         self
     }
 
+    /// Which stored record PLAIN verifies against (default SHA-256). Every account should have
+    /// one; an account without it cannot use PLAIN. Unknown users are faked with the same hash,
+    /// so PLAIN's PBKDF2 costs the same for them.
+    #[must_use]
+    pub fn with_plain_hash(mut self, hash: ScramHash) -> Self {
+        self.plain_hash = hash;
+        self
+    }
+
     /// Enabled mechanisms, in advertisement order.
     pub fn mechanisms(&self) -> &[Mechanism] {
         &self.mechanisms
@@ -147,6 +158,10 @@ impl ServerConfig {
     /// The iteration bounds for stored credentials.
     pub fn iteration_bounds(&self) -> (u32, u32) {
         (self.min_iterations, self.max_iterations)
+    }
+
+    pub(crate) fn plain_hash(&self) -> ScramHash {
+        self.plain_hash
     }
 
     pub(crate) fn secret(&self) -> &[u8] {
@@ -187,6 +202,7 @@ impl fmt::Debug for ServerConfig {
             .field("authzid_policy", &self.authzid_policy)
             .field("ssdp", &self.ssdp)
             .field("max_message_len", &self.max_message_len)
+            .field("plain_hash", &self.plain_hash)
             .finish()
     }
 }

@@ -221,13 +221,12 @@ impl fmt::Debug for StoredCredentials {
 /// from an async database). This synchronous trait serves in-memory stores, tests and the
 /// convenience [`ServerSession::handle_client_message_with`](crate::ServerSession::handle_client_message_with).
 pub trait CredentialLookup {
-    /// The record of `username` (already SASLprep'd by the session) for `hash`, or, when
-    /// `hash` is `None` (PLAIN), any record of that user (preferably the strongest).
-    /// `Ok(None)` when the user, or a record for that hash, does not exist.
+    /// The record of `username` (already SASLprep'd by the session) for `hash`; `Ok(None)` when
+    /// the user, or a record for that hash, does not exist.
     fn lookup(
         &self,
         username: &str,
-        hash: Option<ScramHash>,
+        hash: ScramHash,
     ) -> Result<Option<StoredCredentials>, LookupError>;
 }
 
@@ -267,16 +266,13 @@ impl CredentialLookup for MemoryCredentials {
     fn lookup(
         &self,
         username: &str,
-        hash: Option<ScramHash>,
+        hash: ScramHash,
     ) -> Result<Option<StoredCredentials>, LookupError> {
-        let Some(records) = self.users.get(username) else {
-            return Ok(None);
-        };
-        let found = match hash {
-            Some(h) => records.iter().find(|r| r.hash == h),
-            None => records.iter().max_by_key(|r| r.hash),
-        };
-        Ok(found.cloned())
+        Ok(self
+            .users
+            .get(username)
+            .and_then(|records| records.iter().find(|r| r.hash == hash))
+            .cloned())
     }
 }
 

@@ -68,7 +68,7 @@
 //! let ServerStep::NeedCredentials { username, hash } = server.handle_client_message(&first)? else {
 //!     unreachable!()
 //! };
-//! assert_eq!((username.as_str(), hash), ("user", Some(ScramHash::Sha256)));
+//! assert_eq!((username.as_str(), hash), ("user", ScramHash::Sha256));
 //!
 //! // Look the user up (asynchronously if you like) and hand the record over.
 //! let ServerStep::Challenge(server_first) = server.provide_credentials(record)? else { unreachable!() };

@@ -1,7 +1,8 @@
 //! PLAIN (RFC 4616), verified against the stored SCRAM record.
 //!
 //! `message = [authzid] NUL authcid NUL passwd`. The server SASLpreps the authcid and the
-//! password, asks the caller for any SCRAM record of the user, and checks
+//! password, asks the caller for the user's SCRAM record of the configured PLAIN hash
+//! (SHA-256 unless configured otherwise), and checks
 //! `H(HMAC(Hi(password, salt, i), "Client Key")) == StoredKey` in constant time. An unknown user
 //! costs the same PBKDF2 against a fake record, so timing does not reveal account existence.
 //!
@@ -12,15 +13,11 @@ use crate::config::ServerOffer;
 use crate::credentials::StoredCredentials;
 use crate::error::{Failure, FailureCondition, FailureReason};
 use crate::saslprep::saslprep;
-use crate::scram::ScramHash;
 use crate::secret::SecretBytes;
 use crate::server::{ServerStep, check_authzid};
 
 /// Longest authcid, authzid or password accepted (RFC 4616 requires at least 255 octets).
 const MAX_FIELD_LEN: usize = 1024;
-
-/// The hash of the fake record used for unknown users (match what real users have).
-const FAKE_HASH: ScramHash = ScramHash::Sha512;
 
 pub(crate) struct PlainServer {
     state: State,
@@ -44,7 +41,11 @@ impl PlainServer {
         }
     }
 
-    pub(crate) fn handle_message(&mut self, msg: &str) -> Result<ServerStep, Failure> {
+    pub(crate) fn handle_message(
+        &mut self,
+        offer: &ServerOffer,
+        msg: &str,
+    ) -> Result<ServerStep, Failure> {
         if !matches!(
             std::mem::replace(&mut self.state, State::Finished),
             State::Start
@@ -88,7 +89,7 @@ impl PlainServer {
         };
         Ok(ServerStep::NeedCredentials {
             username,
-            hash: None,
+            hash: offer.config().plain_hash(),
         })
     }
 
@@ -111,7 +112,9 @@ impl PlainServer {
         let config = offer.config();
         let (min, max) = config.iteration_bounds();
         let (record, fake) = match credentials {
-            Some(c) if (min..=max).contains(&c.iterations()) => (c, None),
+            Some(c) if c.hash() == config.plain_hash() && (min..=max).contains(&c.iterations()) => {
+                (c, None)
+            }
             other => {
                 let reason = if other.is_some() {
                     FailureReason::CredentialsUnusable
@@ -119,7 +122,7 @@ impl PlainServer {
                     FailureReason::UnknownUser
                 };
                 let fake = StoredCredentials::fake(
-                    FAKE_HASH,
+                    config.plain_hash(),
                     config.secret(),
                     &username,
                     config.unknown_user_iterations(),

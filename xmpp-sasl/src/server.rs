@@ -18,17 +18,18 @@ pub enum ServerStep {
     /// Send `<challenge/>` with this data, then feed the client's `<response/>` to
     /// [`ServerSession::handle_client_message`].
     Challenge(Vec<u8>),
-    /// Look up the stored credentials of `username` (already unescaped and SASLprep'd) and give
-    /// them to [`ServerSession::provide_credentials`], or call
-    /// [`ServerSession::user_not_found`]. `hash` is the SCRAM hash needed; `None` (PLAIN) means
-    /// any record of the user, preferably the strongest.
+    /// Look up the stored credentials of `username` (already unescaped and SASLprep'd) for
+    /// `hash` and give them to [`ServerSession::provide_credentials`], or call
+    /// [`ServerSession::user_not_found`] when the user or that record does not exist. For SCRAM
+    /// `hash` is the mechanism's; for PLAIN it is [`ServerConfig::with_plain_hash`](crate::ServerConfig::with_plain_hash)
+    /// (SHA-256 by default), so that unknown users cost the same PBKDF2 as known ones.
     ///
     /// Nothing is sent to the client at this point; the lookup may be asynchronous.
     NeedCredentials {
         /// The SASLprep'd username (authentication identity).
         username: String,
-        /// The record's hash, or `None` for any.
-        hash: Option<ScramHash>,
+        /// The hash of the record needed.
+        hash: ScramHash,
     },
     /// Authentication succeeded: send `<success/>` with `additional_data` (SCRAM's `v=`; use
     /// [`encode_sasl_payload`](crate::encode_sasl_payload)).
@@ -254,7 +255,7 @@ impl ServerSession {
         })?;
         match &mut self.inner {
             Inner::Scram(s) => s.handle_message(&self.offer, text),
-            Inner::Plain(p) => p.handle_message(text),
+            Inner::Plain(p) => p.handle_message(&self.offer, text),
             Inner::External => external::handle_message(&self.offer, text),
         }
     }

@@ -163,8 +163,8 @@ fn unknown_user_costs_about_the_same() {
     };
     let wrong = time("alice");
     let unknown = time("mallory");
-    // The fake record is SHA-512 at the configured count; alice's strongest record is SHA-512
-    // too. Allow a wide margin for a busy machine.
+    // The fake record uses the PLAIN hash (SHA-256) at the configured count, like alice's real
+    // record. Allow a wide margin for a busy machine.
     assert!(
         unknown * 4 > wrong && wrong * 4 > unknown,
         "wrong password {wrong:?} vs unknown user {unknown:?}"

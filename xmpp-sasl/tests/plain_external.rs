@@ -13,12 +13,12 @@ fn tls() -> ConnectionInfo {
 }
 
 #[test]
-fn plain_is_verified_against_any_single_scram_record() {
+fn plain_is_verified_against_the_configured_scram_record() {
     for h in ScramHash::ALL {
         let record = StoredCredentials::derive(h, "pencil", b"some salt", 4096).expect("derive");
         let mut store = MemoryCredentials::new();
         store.insert("user", vec![record]);
-        let offer = offer(config(), tls());
+        let offer = offer(config().with_plain_hash(h), tls());
         let (ok, _) = honest(
             &offer,
             Mechanism::Plain,
@@ -39,6 +39,28 @@ fn plain_is_verified_against_any_single_scram_record() {
             Some(FailureCondition::NotAuthorized)
         );
     }
+}
+
+#[test]
+fn plain_without_the_configured_record_fails_like_an_unknown_user() {
+    // Only a SHA-1 record; PLAIN verifies against SHA-256 by default.
+    let record =
+        StoredCredentials::derive(ScramHash::Sha1, "pencil", b"some salt", 4096).expect("derive");
+    let mut store = MemoryCredentials::new();
+    store.insert("user", vec![record]);
+    let (outcome, _) = honest(
+        &offer(config(), tls()),
+        Mechanism::Plain,
+        &client_options("user", "pencil"),
+        &store,
+        &mut FixedRng::new(1),
+    );
+    assert_eq!(
+        outcome
+            .server_failure()
+            .map(|f| (f.condition(), f.reason())),
+        Some((FailureCondition::NotAuthorized, FailureReason::UnknownUser))
+    );
 }
 
 #[test]

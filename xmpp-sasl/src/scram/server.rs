@@ -179,7 +179,7 @@ impl ScramServer {
         }));
         Ok(ServerStep::NeedCredentials {
             username,
-            hash: Some(self.hash),
+            hash: self.hash,
         })
     }
 
