@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod element;
+pub mod jid;
 pub mod ns;
 pub mod xml;
 
