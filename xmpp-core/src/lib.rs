@@ -17,8 +17,18 @@
 #![warn(missing_docs)]
 
 pub mod element;
+pub mod error;
 pub mod jid;
 pub mod ns;
+pub mod stanza;
 pub mod xml;
 
 pub use element::{Attribute, Element, Node};
+pub use error::{
+    ErrorParseError, ErrorText, ErrorType, StanzaCondition, StanzaError, StreamCondition,
+    StreamError,
+};
+pub use stanza::{
+    InvalidStanza, IqType, MessageType, PresenceType, Stanza, StanzaKind, StanzaNs, StanzaType,
+    StanzaViolation,
+};
