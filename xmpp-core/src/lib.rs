@@ -16,14 +16,17 @@
 //! stay elements and pass through untouched.
 #![warn(missing_docs)]
 
+pub mod datetime;
 pub mod element;
 pub mod error;
 pub mod jid;
 pub mod ns;
+pub mod router;
 pub mod stanza;
 pub mod xml;
 
 pub use element::{Attribute, Element, Node};
+pub use jid::{BareJid, FullJid, Jid, JidError};
 pub use error::{
     ErrorParseError, ErrorText, ErrorType, StanzaCondition, StanzaError, StreamCondition,
     StreamError,

@@ -25,7 +25,10 @@ fn reads_header_stanzas_whitespace_and_close() {
         panic!("expected a stanza: {events:?}");
     };
     assert!(msg.is("message", "jabber:client"));
-    assert_eq!(msg.child_text("body", "jabber:client").as_deref(), Some("hi & bye"));
+    assert_eq!(
+        msg.child_text("body", "jabber:client").as_deref(),
+        Some("hi & bye")
+    );
     assert_eq!(events[2], FrameEvent::Whitespace);
     let FrameEvent::Element(iq) = &events[3] else {
         panic!("expected a stanza: {events:?}");
@@ -54,7 +57,10 @@ fn stops_right_after_an_element_so_pipelined_bytes_stay_visible() {
     );
     let mut framer = Framer::new(Limits::default());
     let mut buf = input.as_bytes();
-    assert!(matches!(framer.poll_event(&mut buf), Ok(Some(FrameEvent::StreamOpen(_)))));
+    assert!(matches!(
+        framer.poll_event(&mut buf),
+        Ok(Some(FrameEvent::StreamOpen(_)))
+    ));
     let Ok(Some(FrameEvent::Element(starttls))) = framer.poll_event(&mut buf) else {
         panic!("expected <starttls/>");
     };
@@ -67,8 +73,14 @@ fn stops_right_after_an_element_so_pipelined_bytes_stay_visible() {
     );
     let mut framer = Framer::new(Limits::default());
     let mut buf = input.as_bytes();
-    framer.poll_event(&mut buf).expect("header").expect("an event");
-    framer.poll_event(&mut buf).expect("starttls").expect("an event");
+    framer
+        .poll_event(&mut buf)
+        .expect("header")
+        .expect("an event");
+    framer
+        .poll_event(&mut buf)
+        .expect("starttls")
+        .expect("an event");
     assert_eq!(buf, b"\x16\x03\x01");
 }
 
@@ -76,11 +88,17 @@ fn stops_right_after_an_element_so_pipelined_bytes_stay_visible() {
 fn restart_starts_a_fresh_stream() {
     let mut framer = Framer::new(Limits::default());
     let mut buf = HEADER.as_bytes();
-    framer.poll_event(&mut buf).expect("header").expect("an event");
+    framer
+        .poll_event(&mut buf)
+        .expect("header")
+        .expect("an event");
     framer.restart();
     // A second header is a new stream, not a nested one.
     let mut buf = HEADER.as_bytes();
-    assert!(matches!(framer.poll_event(&mut buf), Ok(Some(FrameEvent::StreamOpen(_)))));
+    assert!(matches!(
+        framer.poll_event(&mut buf),
+        Ok(Some(FrameEvent::StreamOpen(_)))
+    ));
 }
 
 #[test]
@@ -104,9 +122,15 @@ fn errors_are_sticky() {
 fn a_keepalive_is_seen_when_it_arrives() {
     let mut framer = Framer::new(Limits::default());
     let mut buf = HEADER.as_bytes();
-    framer.poll_event(&mut buf).expect("header").expect("an event");
+    framer
+        .poll_event(&mut buf)
+        .expect("header")
+        .expect("an event");
     let mut buf: &[u8] = b" ";
-    assert_eq!(framer.poll_event(&mut buf), Ok(Some(FrameEvent::Whitespace)));
+    assert_eq!(
+        framer.poll_event(&mut buf),
+        Ok(Some(FrameEvent::Whitespace))
+    );
 }
 
 #[test]

@@ -31,7 +31,10 @@ fn header_features_stanza_close_round_trip() {
     write_close(&mut out);
     let text = String::from_utf8(out.to_vec()).expect("utf-8");
     assert!(text.contains("<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>"), "{text}");
-    assert!(text.contains("<message to='romeo@example.net'><body>&lt;3</body></message>"), "{text}");
+    assert!(
+        text.contains("<message to='romeo@example.net'><body>&lt;3</body></message>"),
+        "{text}"
+    );
 
     let mut framer = Framer::new(Limits::default());
     let mut buf = &out[..];

@@ -16,13 +16,21 @@ fn open_stanza_close() {
     };
     assert_eq!(header.to.as_deref(), Some("example.org"));
     let ev = ws
-        .handle_message(b"<message xmlns='jabber:client' to='a@example.org'><body>x</body></message>")
+        .handle_message(
+            b"<message xmlns='jabber:client' to='a@example.org'><body>x</body></message>",
+        )
         .expect("stanza");
-    let FrameEvent::Element(msg) = ev else { panic!("{ev:?}") };
+    let FrameEvent::Element(msg) = ev else {
+        panic!("{ev:?}")
+    };
     assert!(msg.is("message", "jabber:client"));
-    assert_eq!(ws.handle_message(b" \n").expect("whitespace"), FrameEvent::Whitespace);
     assert_eq!(
-        ws.handle_message(b"<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>").expect("close"),
+        ws.handle_message(b" \n").expect("whitespace"),
+        FrameEvent::Whitespace
+    );
+    assert_eq!(
+        ws.handle_message(b"<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")
+            .expect("close"),
         FrameEvent::StreamClose
     );
     assert!(ws.is_closed());
@@ -32,11 +40,19 @@ fn open_stanza_close() {
 fn every_message_is_one_complete_element() {
     let mut ws = WebSocketFramer::new(Limits::default());
     ws.handle_message(OPEN).expect("open");
-    assert_eq!(ws.handle_message(b"<a xmlns='u'/><b xmlns='u'/>").map_err(|e| e.condition()), Err("not-well-formed"));
+    assert_eq!(
+        ws.handle_message(b"<a xmlns='u'/><b xmlns='u'/>")
+            .map_err(|e| e.condition()),
+        Err("not-well-formed")
+    );
 
     let mut ws = WebSocketFramer::new(Limits::default());
     ws.handle_message(OPEN).expect("open");
-    assert_eq!(ws.handle_message(b"<a xmlns='u'>").map_err(|e| e.condition()), Err("not-well-formed"));
+    assert_eq!(
+        ws.handle_message(b"<a xmlns='u'>")
+            .map_err(|e| e.condition()),
+        Err("not-well-formed")
+    );
     // Sticky: a valid message after the error is refused too.
     assert!(ws.handle_message(b"<a xmlns='u'/>").is_err());
 }
@@ -44,7 +60,10 @@ fn every_message_is_one_complete_element() {
 #[test]
 fn stanzas_before_open_and_stream_headers_are_refused() {
     let mut ws = WebSocketFramer::new(Limits::default());
-    assert_eq!(ws.handle_message(b"<message xmlns='jabber:client'/>"), Err(FrameError::InvalidNamespace));
+    assert_eq!(
+        ws.handle_message(b"<message xmlns='jabber:client'/>"),
+        Err(FrameError::InvalidNamespace)
+    );
     let mut ws = WebSocketFramer::new(Limits::default());
     ws.handle_message(OPEN).expect("open");
     assert_eq!(
@@ -57,14 +76,22 @@ fn stanzas_before_open_and_stream_headers_are_refused() {
 fn restricted_xml_and_limits_apply_to_messages() {
     let mut ws = WebSocketFramer::new(Limits::default());
     assert_eq!(
-        ws.handle_message(b"<!DOCTYPE x [<!ENTITY a 'b'>]><open xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>")
-            .map_err(|e| e.condition()),
+        ws.handle_message(
+            b"<!DOCTYPE x [<!ENTITY a 'b'>]><open xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>"
+        )
+        .map_err(|e| e.condition()),
         Err("restricted-xml")
     );
-    let limits = Limits { max_element_bytes: 100, ..Limits::default() };
+    let limits = Limits {
+        max_element_bytes: 100,
+        ..Limits::default()
+    };
     let mut ws = WebSocketFramer::new(limits);
     let big = format!("<m xmlns='u'>{}</m>", "x".repeat(200));
-    assert_eq!(ws.handle_message(big.as_bytes()).map_err(|e| e.condition()), Err("policy-violation"));
+    assert_eq!(
+        ws.handle_message(big.as_bytes()).map_err(|e| e.condition()),
+        Err("policy-violation")
+    );
 }
 
 #[test]
@@ -93,5 +120,8 @@ fn server_side_serialisation() {
     // What we write, our framer reads back.
     let mut ws = WebSocketFramer::new(Limits::default());
     ws.handle_message(OPEN).expect("open");
-    assert_eq!(ws.handle_message(&out).expect("features"), FrameEvent::Element(features));
+    assert_eq!(
+        ws.handle_message(&out).expect("features"),
+        FrameEvent::Element(features)
+    );
 }

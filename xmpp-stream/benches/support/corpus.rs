@@ -1,7 +1,7 @@
 //! A realistic mixed stream for the benchmarks: what a busy c2s connection carries.
 
 /// The stanzas, in `jabber:client` without their own `xmlns`, as they appear inside a stream.
-pub const STANZAS: &[&str] = &[
+pub(crate) const STANZAS: &[&str] = &[
     // A chat message with a body, chat state, receipt request, origin id.
     "<message to='juliet@capulet.example/balcony' from='romeo@montague.example/orchard' \
      type='chat' id='ktx72v49' xml:lang='en'><body>Art thou not Romeo, and a Montague? \
@@ -46,7 +46,7 @@ pub const STANZAS: &[&str] = &[
 ];
 
 /// A whole stream: header, then the stanzas repeated `rounds` times, with keep-alives.
-pub fn stream(rounds: usize) -> (Vec<u8>, usize) {
+pub(crate) fn stream(rounds: usize) -> (Vec<u8>, usize) {
     let mut out = String::from(
         "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
          xmlns:stream='http://etherx.jabber.org/streams' to='capulet.example' version='1.0' \

@@ -29,7 +29,7 @@ pub struct StreamHeader {
 }
 
 impl StreamHeader {
-    pub(super) fn from_parts(attrs: Vec<Attribute>, content_ns: Namespace<'static>) -> Self {
+    pub(super) fn from_parts(attrs: Vec<Attribute>, content_ns: &Namespace<'static>) -> Self {
         let mut header = StreamHeader {
             content_ns: content_ns.as_str().to_owned(),
             ..StreamHeader::default()

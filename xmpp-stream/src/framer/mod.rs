@@ -124,16 +124,16 @@ impl Framer {
         let depth = self.reader.depth();
         match self.state {
             State::AwaitingHeader => match event {
-                XmlEvent::Declaration | XmlEvent::Text(_) => Ok(None),
                 XmlEvent::Start { ns, name, attrs } => {
                     if ns.as_str() != ns::STREAM || name.as_str() != "stream" {
                         return Err(FrameError::InvalidNamespace);
                     }
                     self.state = State::Open;
-                    let header = StreamHeader::from_parts(attrs, self.reader.default_ns());
+                    let header = StreamHeader::from_parts(attrs, &self.reader.default_ns());
                     Ok(Some(FrameEvent::StreamOpen(header)))
                 }
-                // The reader refuses an end tag before any start tag; nothing else is left.
+                // The declaration and whitespace before the header mean nothing; the reader
+                // refuses an end tag before any start tag.
                 _ => Ok(None),
             },
             State::Open => {
@@ -141,14 +141,19 @@ impl Framer {
                     return Ok(self.tree.feed(event).map(FrameEvent::Element));
                 }
                 match event {
-                    XmlEvent::Start { ref ns, ref name, .. } => {
+                    XmlEvent::Start {
+                        ref ns, ref name, ..
+                    } => {
                         if ns.as_str() == ns::STREAM && name.as_str() == "stream" {
                             return Err(FrameError::NestedStream);
                         }
                         Ok(self.tree.feed(event).map(FrameEvent::Element))
                     }
                     XmlEvent::Text(text) => {
-                        if text.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')) {
+                        if text
+                            .bytes()
+                            .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                        {
                             Ok(Some(FrameEvent::Whitespace))
                         } else {
                             Err(FrameError::TextAtStreamLevel)
@@ -165,4 +170,3 @@ impl Framer {
         }
     }
 }
-

@@ -83,7 +83,7 @@ impl WebSocketFramer {
                     let attrs = element.attributes().to_vec();
                     return Ok(FrameEvent::StreamOpen(StreamHeader::from_parts(
                         attrs,
-                        xmpp_core::element::Namespace::NONE,
+                        &xmpp_core::element::Namespace::NONE,
                     )));
                 }
                 "close" => {

@@ -1,0 +1,331 @@
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::*;
+use crate::Element;
+
+struct Sessions(Vec<FullJid>);
+
+impl SessionTable for Sessions {
+    fn resources_of(&self, account: &BareJid, out: &mut Vec<FullJid>) {
+        out.extend(
+            self.0
+                .iter()
+                .filter(|j| j.bare_str() == account.as_str())
+                .cloned(),
+        );
+    }
+    fn is_bound(&self, jid: &FullJid) -> bool {
+        self.0.contains(jid)
+    }
+}
+
+fn full(s: &str) -> FullJid {
+    s.parse().expect("valid full JID")
+}
+
+fn stanza(xml: &str) -> Stanza {
+    let el: Element = xml.parse().expect("well-formed");
+    Stanza::from_element(el).expect("valid stanza")
+}
+
+fn router() -> Router {
+    let started = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    Router::new(
+        ["example.org".to_owned()],
+        ServerInfo::new("Chatrix", "0.1.0", started),
+    )
+}
+
+fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_700_000_042)
+}
+
+fn online() -> Sessions {
+    Sessions(vec![
+        full("alice@example.org/phone"),
+        full("bob@example.org/laptop"),
+        full("bob@example.org/phone"),
+    ])
+}
+
+fn route(from: &str, xml: &str) -> Vec<Action> {
+    router().route_from_client(&full(from), stanza(xml), &online(), now())
+}
+
+fn only_delivery(actions: &[Action]) -> (&FullJid, &Stanza) {
+    match actions {
+        [Action::Deliver { to, stanza }] => (to, stanza),
+        other => panic!("expected one delivery, got {other:?}"),
+    }
+}
+
+fn error_condition(s: &Stanza) -> StanzaCondition {
+    s.error()
+        .expect("an error stanza")
+        .expect("a parsable error")
+        .condition
+}
+
+#[test]
+fn delivers_to_a_bound_full_jid_with_from_stamped() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<message xmlns='jabber:client' to='bob@example.org/laptop' type='chat' id='1'><body>hi</body></message>",
+    );
+    let (to, s) = only_delivery(&actions);
+    assert_eq!(to.as_str(), "bob@example.org/laptop");
+    assert_eq!(s.from().map(Jid::as_str), Some("alice@example.org/phone"));
+    assert_eq!(s.id(), Some("1"));
+}
+
+#[test]
+fn own_bare_jid_as_from_is_stamped_to_the_full_jid() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<message xmlns='jabber:client' from='alice@example.org' to='bob@example.org/laptop'/>",
+    );
+    let (_, s) = only_delivery(&actions);
+    assert_eq!(s.from().map(Jid::as_str), Some("alice@example.org/phone"));
+}
+
+#[test]
+fn a_spoofed_from_closes_the_sender_with_invalid_from() {
+    for from in [
+        "bob@example.org/laptop",
+        "example.org",
+        "alice@example.org/other",
+        "mallory@evil.example",
+    ] {
+        let xml = format!(
+            "<message xmlns='jabber:client' from='{from}' to='bob@example.org/laptop'><body>x</body></message>"
+        );
+        let actions = route("alice@example.org/phone", &xml);
+        assert_eq!(actions.len(), 1, "{from}");
+        let Action::CloseSender(e) = &actions[0] else {
+            panic!("{actions:?}")
+        };
+        assert_eq!(e.condition, StreamCondition::InvalidFrom, "{from}");
+    }
+}
+
+#[test]
+fn unknown_iq_to_the_server_is_service_unavailable() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<iq xmlns='jabber:client' type='get' id='q1' to='example.org'><query xmlns='urn:unknown'/></iq>",
+    );
+    let (to, reply) = only_delivery(&actions);
+    assert_eq!(to.as_str(), "alice@example.org/phone");
+    assert_eq!(reply.id(), Some("q1"));
+    assert_eq!(reply.from().map(Jid::as_str), Some("example.org"));
+    assert_eq!(error_condition(reply), StanzaCondition::ServiceUnavailable);
+}
+
+#[test]
+fn ping_version_time_last_and_disco_on_the_domain() {
+    let cases = [
+        ("<ping xmlns='urn:xmpp:ping'/>", None),
+        (
+            "<query xmlns='jabber:iq:version'/>",
+            Some(
+                "<query xmlns='jabber:iq:version'><name>Chatrix</name><version>0.1.0</version></query>",
+            ),
+        ),
+        (
+            "<time xmlns='urn:xmpp:time'/>",
+            Some(
+                "<time xmlns='urn:xmpp:time'><tzo>+00:00</tzo><utc>2023-11-14T22:14:02.000Z</utc></time>",
+            ),
+        ),
+        (
+            "<query xmlns='jabber:iq:last'/>",
+            Some("<query xmlns='jabber:iq:last' seconds='42'/>"),
+        ),
+        (
+            "<query xmlns='http://jabber.org/protocol/disco#items'/>",
+            Some("<query xmlns='http://jabber.org/protocol/disco#items'/>"),
+        ),
+    ];
+    for (payload, expected) in cases {
+        let xml =
+            format!("<iq xmlns='jabber:client' type='get' id='x' to='example.org'>{payload}</iq>");
+        let actions = route("alice@example.org/phone", &xml);
+        let (_, reply) = only_delivery(&actions);
+        assert_eq!(reply.element().attr("type"), Some("result"), "{payload}");
+        let got = reply.iq_payload().map(ToString::to_string);
+        assert_eq!(got.as_deref(), expected, "{payload}");
+    }
+    let actions = route(
+        "alice@example.org/phone",
+        "<iq xmlns='jabber:client' type='get' id='d' to='example.org'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+    );
+    let (_, reply) = only_delivery(&actions);
+    let query = reply.iq_payload().expect("a query");
+    let features: Vec<_> = query.children().filter_map(|f| f.attr("var")).collect();
+    assert!(features.contains(&"urn:xmpp:ping"), "{features:?}");
+    assert!(
+        query
+            .children()
+            .any(|i| i.attr("category") == Some("server") && i.attr("type") == Some("im"))
+    );
+}
+
+#[test]
+fn the_caps_node_is_answered_and_unknown_nodes_are_not() {
+    let r = router();
+    let caps = r.info().caps_element();
+    let node = format!(
+        "{}#{}",
+        caps.attr("node").unwrap_or(""),
+        caps.attr("ver").unwrap_or("")
+    );
+    let xml = format!(
+        "<iq xmlns='jabber:client' type='get' id='d' to='example.org'><query xmlns='http://jabber.org/protocol/disco#info' node='{node}'/></iq>"
+    );
+    let actions = r.route_from_client(
+        &full("alice@example.org/phone"),
+        stanza(&xml),
+        &online(),
+        now(),
+    );
+    let (_, reply) = only_delivery(&actions);
+    assert_eq!(reply.element().attr("type"), Some("result"));
+    // The answer for the node hashes to the advertised ver.
+    let q = reply.iq_payload().expect("query");
+    assert_eq!(q.attr("node"), Some(node.as_str()));
+
+    let xml = "<iq xmlns='jabber:client' type='get' id='d' to='example.org'><query xmlns='http://jabber.org/protocol/disco#info' node='nope'/></iq>";
+    let actions = r.route_from_client(
+        &full("alice@example.org/phone"),
+        stanza(xml),
+        &online(),
+        now(),
+    );
+    assert_eq!(
+        error_condition(only_delivery(&actions).1),
+        StanzaCondition::ItemNotFound
+    );
+}
+
+#[test]
+fn set_on_a_get_only_namespace_is_not_allowed() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<iq xmlns='jabber:client' type='set' id='x' to='example.org'><ping xmlns='urn:xmpp:ping'/></iq>",
+    );
+    assert_eq!(
+        error_condition(only_delivery(&actions).1),
+        StanzaCondition::NotAllowed
+    );
+}
+
+#[test]
+fn iq_without_to_is_answered_for_the_account() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<iq xmlns='jabber:client' type='get' id='d'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+    );
+    let (to, reply) = only_delivery(&actions);
+    assert_eq!(to.as_str(), "alice@example.org/phone");
+    let q = reply.iq_payload().expect("query");
+    assert!(q.children().any(|i| i.attr("category") == Some("account")));
+}
+
+#[test]
+fn remote_domains_are_not_found_until_s2s() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<message xmlns='jabber:client' to='romeo@montague.example' id='r'><body>x</body></message>",
+    );
+    let (to, reply) = only_delivery(&actions);
+    assert_eq!(to.as_str(), "alice@example.org/phone");
+    assert_eq!(
+        reply.from().map(Jid::as_str),
+        Some("romeo@montague.example")
+    );
+    assert_eq!(
+        error_condition(reply),
+        StanzaCondition::RemoteServerNotFound
+    );
+}
+
+#[test]
+fn errors_are_never_answered_with_errors() {
+    for xml in [
+        "<message xmlns='jabber:client' type='error' to='romeo@montague.example'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
+        "<iq xmlns='jabber:client' type='error' id='e' to='bob@example.org/gone'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+        "<iq xmlns='jabber:client' type='result' id='e' to='bob@example.org/gone'/>",
+        "<message xmlns='jabber:client' type='error' to='carol@example.org'><error type='cancel'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
+    ] {
+        assert_eq!(route("alice@example.org/phone", xml), vec![], "{xml}");
+    }
+}
+
+#[test]
+fn iq_to_an_offline_full_jid_is_service_unavailable() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<iq xmlns='jabber:client' type='get' id='v' to='bob@example.org/gone'><query xmlns='jabber:iq:version'/></iq>",
+    );
+    assert_eq!(
+        error_condition(only_delivery(&actions).1),
+        StanzaCondition::ServiceUnavailable
+    );
+}
+
+#[test]
+fn chat_to_an_offline_resource_falls_back_to_the_bare_jid() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<message xmlns='jabber:client' type='chat' to='bob@example.org/gone'><body>x</body></message>",
+    );
+    let mut to: Vec<_> = actions
+        .iter()
+        .map(|a| match a {
+            Action::Deliver { to, .. } => to.as_str().to_owned(),
+            Action::CloseSender(e) => panic!("{e:?}"),
+        })
+        .collect();
+    to.sort();
+    assert_eq!(to, ["bob@example.org/laptop", "bob@example.org/phone"]);
+    // Headlines to an offline resource are dropped; groupchat bounces.
+    assert_eq!(
+        route(
+            "alice@example.org/phone",
+            "<message xmlns='jabber:client' type='headline' to='bob@example.org/gone'/>"
+        ),
+        vec![]
+    );
+    let actions = route(
+        "alice@example.org/phone",
+        "<message xmlns='jabber:client' type='groupchat' to='bob@example.org/gone'/>",
+    );
+    assert_eq!(
+        error_condition(only_delivery(&actions).1),
+        StanzaCondition::ServiceUnavailable
+    );
+}
+
+#[test]
+fn a_message_for_an_account_with_no_session_is_bounced_not_dropped() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<message xmlns='jabber:client' type='chat' to='carol@example.org' id='c'><body>x</body></message>",
+    );
+    let (to, reply) = only_delivery(&actions);
+    assert_eq!(to.as_str(), "alice@example.org/phone");
+    assert_eq!(reply.id(), Some("c"));
+    assert_eq!(error_condition(reply), StanzaCondition::ServiceUnavailable);
+}
+
+#[test]
+fn messages_to_the_server_are_bounced() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<message xmlns='jabber:client' to='example.org'><body>hello server</body></message>",
+    );
+    assert_eq!(
+        error_condition(only_delivery(&actions).1),
+        StanzaCondition::ServiceUnavailable
+    );
+}
