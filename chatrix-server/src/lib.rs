@@ -1,0 +1,33 @@
+//! The Chatrix server: the thin layer that wires the protocol crates to sockets, files and
+//! databases (see `ARCHITECTURE.md`, "The binary is thin").
+//!
+//! - [`config`]: the TOML configuration, checked and resolved ([`Config`]).
+//! - [`storage`]: accounts and SCRAM credentials on SQLite or PostgreSQL ([`Storage`]).
+//! - [`tls`]: rustls with ring, per-host configurations selected by SNI, channel-binding data
+//!   ([`TlsConfigs`], [`TlsMaterial`]), the self-signed certificate of a fresh server.
+//! - [`secret`]: the persistent server secret; [`data_dir`]: files in the data directory.
+//! - [`context`]: [`ServerContext`], everything a running server shares.
+//! - [`c2s`]: client connections.
+//! - [`cli`] and [`commands`]: the command line (`run`, `check-config`, `user ...`).
+//!
+//! The binary (`src/main.rs`) only parses the command line, sets up logging and calls
+//! [`commands::execute`]; tests start the server in-process the same way, or build a
+//! [`ServerContext`] and call [`c2s::run`].
+#![warn(missing_docs)]
+
+pub mod c2s;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod data_dir;
+mod error;
+pub mod secret;
+pub mod storage;
+pub mod tls;
+
+pub use config::Config;
+pub use context::ServerContext;
+pub use error::ServerError;
+pub use storage::{AccountJid, Storage, StorageError};
+pub use tls::{TlsConfigs, TlsMaterial};
