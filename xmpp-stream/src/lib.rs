@@ -14,8 +14,10 @@
 //! resource binding) builds on the framer.
 #![warn(missing_docs)]
 
+pub mod c2s;
 pub mod framer;
 pub mod write;
 
+pub use c2s::{Connection, ConnectionConfig, Event, TlsPolicy};
 pub use framer::{FrameError, FrameEvent, Framer, StreamHeader, WebSocketFramer};
 pub use xmpp_core::xml::{Limit, Limits};

@@ -1,0 +1,296 @@
+//! What each thing the client sends means at each step of negotiation.
+//!
+//! The rules, in order of the stream's life:
+//! - header: checked (`header.rs`), answered with ours and the features of the step.
+//! - before TLS on a TLS-required listener: `<starttls/>`; `<auth/>` gets
+//!   `<encryption-required/>`; anything else is a `policy-violation`.
+//! - before authentication: SASL elements; anything else (stanzas included, security.md B.13)
+//!   is `not-authorized`.
+//! - after authentication: bind and the legacy session IQ; other stanzas are `not-authorized`,
+//!   unknown elements `unsupported-stanza-type`.
+//! - bound: stanzas go to the driver, except the answers to our pings and the session IQ;
+//!   unknown elements are `unsupported-stanza-type`.
+
+use xmpp_core::stanza::StanzaNs;
+use xmpp_core::{Element, StanzaCondition, StanzaError, StreamCondition, StreamError, ns};
+use xmpp_sasl::{ConnectionInfo, Failure, FailureCondition, FailureReason, ServerOffer};
+
+use super::bind;
+use super::config::TlsPolicy;
+use super::connection::{Connection, Stage};
+use super::event::Event;
+use super::features;
+use super::header;
+use super::sasl::Step;
+use crate::framer::{FrameEvent, StreamHeader};
+use crate::write::write_close;
+
+impl Connection {
+    /// One event from the framer; `rest` is the input after it.
+    pub(super) fn handle_frame(&mut self, event: FrameEvent, rest: &[u8]) {
+        match event {
+            FrameEvent::StreamOpen(h) => self.handle_header(&h),
+            FrameEvent::Element(el) => self.handle_element(el, rest),
+            FrameEvent::StreamClose => {
+                // Our header is out: the client's was accepted, or we would be closed.
+                write_close(&mut self.out);
+                self.finish(None, true);
+            }
+            // Whitespace keep-alives only count as input, which they did already.
+            _ => {}
+        }
+    }
+
+    fn handle_header(&mut self, h: &StreamHeader) {
+        self.stream_open = true;
+        let checked = match &self.domain {
+            None => header::check_initial(&self.config, h).map(|d| self.domain = Some(d)),
+            Some(domain) => header::check_restart(domain, h),
+        };
+        if let Err(condition) = checked {
+            self.close(StreamError::new(condition));
+            return;
+        }
+        let id = self.random_id();
+        self.write_header(&id);
+        self.send_features();
+    }
+
+    fn send_features(&mut self) {
+        let features = match self.stage {
+            Stage::Authenticating => {
+                if self.tls.is_none() && self.config.tls() == TlsPolicy::Required {
+                    if !self.config.starttls() {
+                        // TLS is required, yet this plaintext listener cannot do it: a
+                        // configuration error no client can get past.
+                        self.close(
+                            StreamError::new(StreamCondition::InternalServerError)
+                                .with_text(Some(self.config.lang()), "TLS is not available"),
+                        );
+                        return;
+                    }
+                    features::tls_required()
+                } else {
+                    let info = match &self.tls {
+                        Some(bindings) => ConnectionInfo::tls(bindings.clone()),
+                        None => ConnectionInfo::plaintext(),
+                    };
+                    let info = info.with_domain(self.domain.clone().unwrap_or_default());
+                    let offer = ServerOffer::new(self.config.sasl().clone(), info);
+                    let offer_starttls = self.tls.is_none() && self.config.starttls();
+                    let features = features::authentication(&offer, offer_starttls);
+                    self.sasl.set_offer(offer);
+                    features
+                }
+            }
+            Stage::Binding => features::post_auth(&self.config),
+            _ => return,
+        };
+        self.write(&features);
+    }
+
+    fn handle_element(&mut self, el: Element, rest: &[u8]) {
+        if el.is("error", ns::STREAM) {
+            // The client ends the stream with an error of its own: answer with our close.
+            let error = StreamError::from_element(&el).ok();
+            write_close(&mut self.out);
+            self.finish(error, true);
+            return;
+        }
+        match self.stage {
+            Stage::Authenticating => self.handle_unauthenticated(&el, rest),
+            Stage::Binding => self.handle_unbound(el),
+            Stage::Established => self.handle_bound(el),
+            Stage::AwaitingTls | Stage::Closed => {}
+        }
+    }
+
+    fn handle_unauthenticated(&mut self, el: &Element, rest: &[u8]) {
+        if el.is("starttls", ns::TLS) {
+            self.handle_starttls(rest);
+            return;
+        }
+        if self.tls.is_none() && self.config.tls() == TlsPolicy::Required {
+            if el.is("auth", ns::SASL) {
+                // A SASL failure, not a stream error (RFC 6120 §6.4.5 lists
+                // encryption-required): the client may still upgrade.
+                let step = self.sasl.refuse(Failure::new(
+                    FailureCondition::EncryptionRequired,
+                    FailureReason::EncryptionRequired,
+                ));
+                self.apply_sasl(step);
+            } else {
+                self.close(
+                    StreamError::new(StreamCondition::PolicyViolation)
+                        .with_text(Some(self.config.lang()), "STARTTLS is required"),
+                );
+            }
+            return;
+        }
+        let domain = self.domain.clone().unwrap_or_default();
+        let step = if el.ns() == ns::SASL {
+            match el.name() {
+                "auth" => self.sasl.handle_auth(el, &domain, &mut *self.rng),
+                "response" => self.sasl.handle_response(el, &domain),
+                "abort" => self.sasl.handle_abort(),
+                _ => return self.not_authorized(),
+            }
+        } else {
+            return self.not_authorized();
+        };
+        self.apply_sasl(step);
+    }
+
+    fn not_authorized(&mut self) {
+        self.close(StreamError::new(StreamCondition::NotAuthorized));
+    }
+
+    fn handle_starttls(&mut self, rest: &[u8]) {
+        if self.tls.is_some() || self.sasl.in_progress() {
+            // Already encrypted, or in the middle of SASL: not a step that exists here.
+            self.not_authorized();
+            return;
+        }
+        if !self.config.starttls() {
+            // RFC 6120 §5.4.2.2: <failure/>, then the stream ends without a stream error.
+            self.write(&Element::new("failure", ns::TLS));
+            write_close(&mut self.out);
+            self.finish(None, false);
+            return;
+        }
+        if !rest.is_empty() {
+            // Whatever follows <starttls/> was sent in plaintext before the client could have
+            // seen <proceed/>: the STARTTLS command injection of CVE-2011-0411 (security.md
+            // §1.4). It must reach neither the TLS layer nor the next stream.
+            self.close(
+                StreamError::new(StreamCondition::PolicyViolation)
+                    .with_text(Some(self.config.lang()), "data after <starttls/>"),
+            );
+            return;
+        }
+        self.write(&Element::new("proceed", ns::TLS));
+        self.stage = Stage::AwaitingTls;
+        self.sasl.reset();
+        self.restart_stream();
+        self.events.push_back(Event::StartTls);
+    }
+
+    pub(super) fn apply_sasl(&mut self, step: Step) {
+        match step {
+            Step::Challenge(challenge) => self.write(&challenge),
+            Step::NeedCredentials {
+                username,
+                jid,
+                hash,
+                mechanism,
+            } => self.events.push_back(Event::NeedCredentials {
+                username,
+                jid,
+                hash,
+                mechanism,
+            }),
+            Step::Success { reply, jid } => {
+                self.write(&reply);
+                self.account = Some(jid.clone());
+                self.stage = Stage::Binding;
+                self.sasl.reset();
+                // RFC 6120 §6.4.6: the client restarts the stream; what it pipelined after
+                // its last SASL message is read by the fresh parser as the new stream.
+                self.restart_stream();
+                self.events.push_back(Event::Authenticated { jid });
+            }
+            Step::Failure {
+                reply,
+                failure,
+                username,
+                exhausted,
+            } => {
+                self.write(&reply);
+                self.events.push_back(Event::AuthFailed {
+                    condition: failure.condition(),
+                    reason: failure.reason(),
+                    username,
+                });
+                if exhausted {
+                    self.close(
+                        StreamError::new(StreamCondition::PolicyViolation).with_text(
+                            Some(self.config.lang()),
+                            "too many failed authentication attempts",
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn handle_unbound(&mut self, el: Element) {
+        if bind::is_bind(&el) {
+            let Some(account) = self.account.clone() else {
+                return self.not_authorized();
+            };
+            match bind::parse_request(&el, &account) {
+                Ok(requested_resource) => {
+                    self.pending_bind = Some(el);
+                    self.events
+                        .push_back(Event::BindRequest { requested_resource });
+                }
+                Err(why) => {
+                    let error = StanzaError::new(StanzaCondition::BadRequest)
+                        .with_text(Some(self.config.lang()), why);
+                    self.write(&bind::error(&el, error));
+                }
+            }
+        } else if bind::is_session(&el) {
+            let domain = self.domain.clone().unwrap_or_default();
+            self.write(&bind::session_result(&el, &domain));
+        } else if is_stanza(&el) {
+            // RFC 6120 §7.1: no stanzas before a resource is bound.
+            self.not_authorized();
+        } else {
+            self.unsupported(&el);
+        }
+    }
+
+    fn handle_bound(&mut self, el: Element) {
+        if !is_stanza(&el) {
+            self.unsupported(&el);
+            return;
+        }
+        if el.name() == "iq" {
+            let domain = self.domain.clone().unwrap_or_default();
+            if self.timers.take_reply(&el, &domain) {
+                return;
+            }
+            if bind::is_session(&el) {
+                self.write(&bind::session_result(&el, &domain));
+                return;
+            }
+            if bind::is_bind(&el) {
+                // RFC 6120 binds one resource per stream; a second bind is refused, and
+                // the session keeps the first.
+                let refusal = StanzaError::new(StanzaCondition::NotAllowed);
+                self.write(&bind::error(&el, refusal));
+                return;
+            }
+        }
+        self.events.push_back(Event::Stanza(el));
+    }
+
+    /// A top-level element that is not a stanza of this stream.
+    fn unsupported(&mut self, el: &Element) {
+        let in_other_stanza_ns = matches!(el.name(), "message" | "presence" | "iq")
+            && StanzaNs::from_uri(el.ns()).is_some();
+        let condition = if in_other_stanza_ns {
+            // <message xmlns='jabber:server'/> on a client stream (RFC 6120 §4.9.3.10).
+            StreamCondition::InvalidNamespace
+        } else {
+            StreamCondition::UnsupportedStanzaType
+        };
+        self.close(StreamError::new(condition));
+    }
+}
+
+/// A `message`, `presence` or `iq` in `jabber:client`.
+fn is_stanza(el: &Element) -> bool {
+    el.ns() == ns::JABBER_CLIENT && matches!(el.name(), "message" | "presence" | "iq")
+}

@@ -1,0 +1,97 @@
+//! What a connection tells its driver: events that need action, and the negotiation state.
+
+use xmpp_core::jid::{BareJid, FullJid};
+use xmpp_core::{Element, StreamError};
+use xmpp_sasl::{FailureCondition, FailureReason, Mechanism, ScramHash};
+
+/// Something the driver must act on or know about, from
+/// [`Connection::poll_event`](super::Connection::poll_event).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// `<proceed/>` is queued. Flush [`poll_transmit`](super::Connection::poll_transmit),
+    /// then run the TLS handshake on the raw socket and call
+    /// [`handle_tls_established`](super::Connection::handle_tls_established).
+    ///
+    /// The connection has checked that nothing followed `<starttls/>` in the input (a
+    /// pipelined plaintext command would be the CVE-2011-0411 injection); nothing read from
+    /// the socket before the handshake may be fed to it again.
+    StartTls,
+    /// A SASL mechanism needs the stored credentials of `jid`. Look them up (storage may be
+    /// asynchronous) and call [`provide_credentials`](super::Connection::provide_credentials)
+    /// or [`provide_no_such_user`](super::Connection::provide_no_such_user). Until then the
+    /// connection reads no input.
+    NeedCredentials {
+        /// The localpart, prepared by `xmpp-sasl` (RFC 4013) and normalised as a JID
+        /// localpart here: the account name to look up.
+        username: String,
+        /// The account: `username@domain` of this stream.
+        jid: BareJid,
+        /// Which record is needed (for PLAIN: the one configured in `xmpp-sasl`).
+        hash: ScramHash,
+        /// The mechanism being run.
+        mechanism: Mechanism,
+    },
+    /// A `<failure/>` went out. Count these per IP for throttling (security.md §1.6); the
+    /// condition is what the client saw, the reason is for logs only.
+    AuthFailed {
+        /// What the client was told.
+        condition: FailureCondition,
+        /// Why, for logs (never sent to the client).
+        reason: FailureReason,
+        /// The username the client tried, if it got that far.
+        username: Option<String>,
+    },
+    /// SASL succeeded: the stream restarts and the client will bind a resource.
+    Authenticated {
+        /// The authenticated account.
+        jid: BareJid,
+    },
+    /// The client asks to bind a resource. Pick one (a random one, e.g.
+    /// [`Connection::generate_resource`](super::Connection::generate_resource), when it sent
+    /// none), resolve conflicts with other sessions of the account, and call
+    /// [`complete_bind`](super::Connection::complete_bind). Until then the connection reads no
+    /// input.
+    BindRequest {
+        /// The resource the client asked for, normalised (RFC 7622 `OpaqueString`).
+        requested_resource: Option<String>,
+    },
+    /// The resource is bound: stanzas may flow.
+    Bound {
+        /// The session's address.
+        jid: FullJid,
+    },
+    /// A stanza (`message`, `presence` or `iq` in `jabber:client`) from the bound client, as
+    /// it arrived: the router checks it and stamps `from`.
+    Stanza(Element),
+    /// The stream is over. Flush [`poll_transmit`](super::Connection::poll_transmit), then
+    /// close the socket. Nothing else happens on this connection.
+    Closed {
+        /// The stream error that ended it (sent by us, or received from the peer), if any.
+        error: Option<StreamError>,
+        /// Whether the peer ended it (`</stream:stream>`, its own `<stream:error/>`, or EOF).
+        by_peer: bool,
+    },
+}
+
+/// Where a connection is in its life, from [`Connection::state`](super::Connection::state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum State {
+    /// Waiting for the client's stream header (at the start or after a restart).
+    AwaitingStreamHeader,
+    /// `<proceed/>` was sent; waiting for the driver's TLS handshake.
+    AwaitingTls,
+    /// The stream is open and the client has to authenticate (or upgrade to TLS first).
+    Authenticating,
+    /// Waiting for the driver to answer [`Event::NeedCredentials`].
+    AwaitingCredentials,
+    /// Authenticated; the client has to bind a resource.
+    Binding,
+    /// Waiting for the driver to answer [`Event::BindRequest`].
+    AwaitingBind,
+    /// Bound: stanzas flow.
+    Established,
+    /// The stream is over.
+    Closed,
+}
