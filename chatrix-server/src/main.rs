@@ -1,6 +1,7 @@
 //! The `chatrix-server` binary: parse the command line, set up logging, run the command.
 
 use std::error::Error as _;
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use chatrix_server::cli::Cli;
@@ -49,5 +50,6 @@ fn init_logging(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }

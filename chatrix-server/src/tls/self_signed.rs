@@ -64,12 +64,14 @@ pub fn ensure(cert_path: &Path, key_path: &Path, domains: &[String]) -> Result<b
     if cert_path.exists() || key_path.exists() {
         match TlsMaterial::from_pem_files(cert_path, key_path) {
             Ok(material) if domains.iter().all(|d| covers(material.leaf(), d)) => return Ok(false),
-            Ok(_) => tracing::warn!(
-                path = %cert_path.display(),
-                "the self-signed certificate does not cover every host; making a new one"
-            ),
+            Ok(_) => {
+                tracing::warn!(
+                    path = %cert_path.display(),
+                    "the self-signed certificate does not cover every host; making a new one"
+                );
+            }
             Err(e) => {
-                tracing::warn!(error = %e, "the self-signed certificate is unusable; making a new one")
+                tracing::warn!(error = %e, "the self-signed certificate is unusable; making a new one");
             }
         }
     }

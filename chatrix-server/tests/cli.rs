@@ -1,0 +1,391 @@
+//! The command line, end to end: the built binary on a temporary data dir, then the database
+//! read back through the library.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use chatrix_server::storage::{AccountJid, DatabaseUrl, Storage, StorageOptions};
+use xmpp_sasl::{ScramHash, StoredCredentials};
+
+const BIN: &str = env!("CARGO_BIN_EXE_chatrix-server");
+
+/// Runs the binary with `args`, feeding `stdin` (or nothing, from /dev/null).
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{BIN}: {e}"));
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap_or_else(|| panic!("stdin"));
+        pipe.write_all(input.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn assert_ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "failed: {}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+}
+
+#[track_caller]
+fn assert_fails_with(o: &Output, needle: &str) {
+    assert!(!o.status.success(), "succeeded: {}", stdout(o));
+    assert!(
+        stderr(o).contains(needle),
+        "`{needle}` not in stderr: {}",
+        stderr(o)
+    );
+}
+
+/// Opens the SQLite database of a data dir through the library.
+async fn open(data_dir: &Path) -> Storage {
+    Storage::open(
+        &DatabaseUrl::Sqlite(data_dir.join("chatrix.db")),
+        &StorageOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn records(storage: &Storage, jid: &str) -> Vec<StoredCredentials> {
+    let account = AccountJid::parse(jid).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Vec::new();
+    for hash in ScramHash::ALL {
+        if let Some(c) = storage
+            .credentials(&account, hash)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+        {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn user_commands_on_the_default_configuration() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap_or_else(|| panic!("utf-8 path"));
+    let user = |args: &[&str], stdin: Option<&str>| {
+        let mut all = vec!["--data-dir", d, "user"];
+        all.extend_from_slice(args);
+        run(&all, stdin)
+    };
+
+    // add: the password from stdin, the JID normalised.
+    let o = user(
+        &["add", "Alice@LOCALHOST", "--password-stdin"],
+        Some("pencil\n"),
+    );
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "created alice@localhost\n");
+    let o = user(
+        &["add", "bob@localhost", "--password-stdin"],
+        Some("hunter2\r\n"),
+    );
+    assert_ok(&o);
+
+    {
+        let storage = open(&data).await;
+        let alice = records(&storage, "alice@localhost").await;
+        let hashes: Vec<ScramHash> = alice.iter().map(StoredCredentials::hash).collect();
+        assert_eq!(hashes, ScramHash::ALL);
+        for c in &alice {
+            assert_eq!(c.iterations(), 4096);
+            assert!(c.verify_password("pencil"), "{:?}", c.hash());
+            assert!(!c.verify_password("pencil\n"));
+        }
+        // Windows line endings are not part of the password either.
+        assert!(
+            records(&storage, "bob@localhost")
+                .await
+                .iter()
+                .all(|c| c.verify_password("hunter2"))
+        );
+        storage.close().await;
+    }
+
+    // Duplicates, unknown hosts, bad JIDs, empty passwords, no terminal.
+    assert_fails_with(
+        &user(&["add", "alice@localhost", "--password-stdin"], Some("x\n")),
+        "already exists",
+    );
+    assert_fails_with(
+        &user(
+            &["add", "carol@example.org", "--password-stdin"],
+            Some("x\n"),
+        ),
+        "not a host",
+    );
+    assert_fails_with(
+        &user(&["add", "localhost", "--password-stdin"], Some("x\n")),
+        "user@domain",
+    );
+    assert_fails_with(
+        &user(
+            &["add", "carol@localhost/phone", "--password-stdin"],
+            Some("x\n"),
+        ),
+        "user@domain",
+    );
+    assert_fails_with(
+        &user(
+            &["add", "ca rol@localhost", "--password-stdin"],
+            Some("x\n"),
+        ),
+        "not a valid JID",
+    );
+    assert_fails_with(
+        &user(&["add", "carol@localhost", "--password-stdin"], Some("\n")),
+        "empty",
+    );
+    assert_fails_with(&user(&["add", "carol@localhost"], None), "--password-stdin");
+
+    // list: every host, or one.
+    let o = user(&["list"], None);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "alice@localhost\nbob@localhost\n");
+    let o = user(&["list", "LOCALHOST"], None);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "alice@localhost\nbob@localhost\n");
+    assert_fails_with(&user(&["list", "example.org"], None), "not a host");
+
+    // passwd: the new password works, the old one does not.
+    assert_ok(&user(
+        &["passwd", "alice@localhost", "--password-stdin"],
+        Some("crayon\n"),
+    ));
+    {
+        let storage = open(&data).await;
+        let alice = records(&storage, "alice@localhost").await;
+        assert_eq!(alice.len(), 3);
+        assert!(
+            alice
+                .iter()
+                .all(|c| c.verify_password("crayon") && !c.verify_password("pencil"))
+        );
+        storage.close().await;
+    }
+    assert_fails_with(
+        &user(
+            &["passwd", "carol@localhost", "--password-stdin"],
+            Some("x\n"),
+        ),
+        "does not exist",
+    );
+
+    // delete.
+    let o = user(&["delete", "bob@localhost"], None);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "deleted bob@localhost\n");
+    assert_fails_with(&user(&["delete", "bob@localhost"], None), "does not exist");
+    assert_eq!(stdout(&user(&["list"], None)), "alice@localhost\n");
+
+    // Passwords appear nowhere in what the commands print.
+    for o in [
+        user(
+            &["add", "dave@localhost", "--password-stdin"],
+            Some("s3cr3t-pw\n"),
+        ),
+        user(
+            &["passwd", "dave@localhost", "--password-stdin"],
+            Some("an0ther-pw\n"),
+        ),
+    ] {
+        assert_ok(&o);
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(!all.contains("s3cr3t") && !all.contains("an0ther"), "{all}");
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().unwrap_or_else(|| panic!("utf-8 path"))
+}
+
+#[tokio::test]
+async fn user_commands_follow_the_configuration_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("chatrix.toml");
+    write(
+        &config,
+        "data_dir = \"state\"\n\
+         [[hosts]]\ndomain = \"example.org\"\n\
+         [[hosts]]\ndomain = \"example.net\"\n\
+         [sasl]\niterations = 5000\n",
+    );
+    let c = path_str(&config);
+    assert_ok(&run(
+        &[
+            "--config",
+            c,
+            "user",
+            "add",
+            "alice@example.org",
+            "--password-stdin",
+        ],
+        Some("pw\n"),
+    ));
+    assert_ok(&run(
+        &[
+            "user",
+            "add",
+            "alice@example.net",
+            "--password-stdin",
+            "-c",
+            c,
+        ],
+        Some("pw2\n"),
+    ));
+    assert_fails_with(
+        &run(
+            &[
+                "-c",
+                c,
+                "user",
+                "add",
+                "alice@localhost",
+                "--password-stdin",
+            ],
+            Some("pw\n"),
+        ),
+        "not a host",
+    );
+    let o = run(&["-c", c, "user", "list"], None);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "alice@example.org\nalice@example.net\n");
+    let o = run(&["-c", c, "user", "list", "example.net"], None);
+    assert_eq!(stdout(&o), "alice@example.net\n");
+
+    // The data dir is relative to the file; the iteration count is the configured one.
+    let storage = open(&dir.path().join("state")).await;
+    let recs = records(&storage, "alice@example.org").await;
+    assert_eq!(recs.len(), 3);
+    assert!(
+        recs.iter()
+            .all(|r| r.iterations() == 5000 && r.verify_password("pw"))
+    );
+    storage.close().await;
+}
+
+/// A certificate and key for `domains`, written as PEM into `dir`.
+fn certificate(dir: &Path, name: &str, domains: &[&str]) -> (PathBuf, PathBuf) {
+    let domains: Vec<String> = domains.iter().map(|d| (*d).to_owned()).collect();
+    let (cert, key) =
+        chatrix_server::tls::self_signed::generate(&domains).unwrap_or_else(|e| panic!("{e}"));
+    let (cert_path, key_path) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    );
+    write(&cert_path, &cert);
+    write(&key_path, &key);
+    (cert_path, key_path)
+}
+
+#[test]
+fn check_config() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (cert, key) = certificate(dir.path(), "org", &["example.org"]);
+    let (other_cert, other_key) = certificate(dir.path(), "other", &["example.com"]);
+    let config = dir.path().join("chatrix.toml");
+    let c = path_str(&config);
+    let host = |cert: &Path, key: &Path| {
+        format!(
+            "[[hosts]]\ndomain = \"example.org\"\ncertificate = \"{}\"\nkey = \"{}\"\n",
+            cert.display(),
+            key.display()
+        )
+    };
+
+    // Defaults: fine, and nothing is written.
+    let data = dir.path().join("untouched");
+    let o = run(&["check-config", "--data-dir", path_str(&data)], None);
+    assert_ok(&o);
+    assert!(stdout(&o).contains("configuration OK: built-in defaults"));
+    assert!(stdout(&o).contains("listener c2s-starttls on 0.0.0.0:5222 (TLS required)"));
+    assert!(!data.exists());
+
+    // A good certificate.
+    write(&config, &host(&cert, &key));
+    let o = run(&["check-config", "--config", c], None);
+    assert_ok(&o);
+    assert!(stdout(&o).contains("host example.org: certificate"));
+
+    // A certificate for another name, a key that does not match, a missing file.
+    write(&config, &host(&other_cert, &other_key));
+    assert_fails_with(
+        &run(&["check-config", "--config", c], None),
+        "not valid for `example.org`",
+    );
+    write(&config, &host(&cert, &other_key));
+    assert_fails_with(&run(&["check-config", "--config", c], None), "with key");
+    write(&config, &host(&dir.path().join("missing.pem"), &key));
+    assert_fails_with(&run(&["check-config", "--config", c], None), "missing.pem");
+    write(&config, &host(&key, &key));
+    assert_fails_with(
+        &run(&["check-config", "--config", c], None),
+        "no certificate",
+    );
+
+    // Configuration errors show the file and the line.
+    write(&config, "[sasl]\niterations = 4096\nmechanisms = 3\n");
+    let o = run(&["check-config", "--config", c], None);
+    assert_fails_with(&o, "line 3");
+    assert!(stderr(&o).contains("chatrix.toml"), "{}", stderr(&o));
+    assert_fails_with(
+        &run(
+            &[
+                "check-config",
+                "--config",
+                path_str(&dir.path().join("nope.toml")),
+            ],
+            None,
+        ),
+        "cannot read",
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let o = run(&["--help"], None);
+    assert_ok(&o);
+    for word in ["check-config", "user", "--config", "--data-dir"] {
+        assert!(stdout(&o).contains(word), "{word}: {}", stdout(&o));
+    }
+    let o = run(&["user", "--help"], None);
+    assert_ok(&o);
+    for word in ["add", "passwd", "delete", "list"] {
+        assert!(stdout(&o).contains(word), "{word}");
+    }
+    let o = run(&["--version"], None);
+    assert_ok(&o);
+    assert!(stdout(&o).contains(env!("CARGO_PKG_VERSION")));
+    assert!(!run(&["user", "frobnicate"], None).status.success());
+}

@@ -1,0 +1,557 @@
+//! Configuration: defaults, every key, errors that name the key and the line, the example
+//! file, and building a [`ServerContext`] from a configuration (data dir, self-signed
+//! certificate, server secret, storage, TLS that a client accepts).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chatrix_server::ServerContext;
+use chatrix_server::config::{
+    CertificateFiles, Config, ConfigError, ListenerConfig, ListenerKind, Location, TlsMode,
+};
+use chatrix_server::storage::{Backend, DatabaseUrl};
+use xmpp_core::xml::Limits;
+use xmpp_sasl::Mechanism;
+
+fn parse(text: &str) -> Config {
+    Config::from_toml_str(text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn parse_err(text: &str) -> ConfigError {
+    match Config::from_toml_str(text) {
+        Ok(c) => panic!("accepted: {c:?}"),
+        Err(e) => e,
+    }
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+/// Asserts that the error points at `line`, and that its message names `key` and the line.
+fn assert_points_at(e: &ConfigError, line: usize, key: &str) {
+    let message = e.to_string();
+    assert_eq!(e.location().map(|l| l.line), Some(line), "{message}");
+    assert!(
+        message.contains(&format!("line {line}")),
+        "no line number in: {message}"
+    );
+    assert!(message.contains(key), "`{key}` not named in: {message}");
+}
+
+#[test]
+fn defaults() {
+    let c = Config::defaults();
+    assert_eq!(c.data_dir, PathBuf::from("chatrix-data"));
+    assert_eq!(c.log_level, "info");
+    assert_eq!(c.hosts.len(), 1);
+    assert_eq!(c.hosts[0].domain, "localhost");
+    assert_eq!(c.hosts[0].certificate, None);
+    assert_eq!(
+        c.listeners,
+        vec![
+            ListenerConfig {
+                kind: ListenerKind::C2sStarttls,
+                address: addr("0.0.0.0:5222"),
+                tls: TlsMode::Required
+            },
+            ListenerConfig {
+                kind: ListenerKind::C2sDirectTls,
+                address: addr("0.0.0.0:5223"),
+                tls: TlsMode::Required
+            },
+        ]
+    );
+    assert_eq!(c.database.url, DatabaseUrl::Sqlite("chatrix.db".into()));
+    assert_eq!(
+        c.database_url(),
+        DatabaseUrl::Sqlite(Path::new("chatrix-data").join("chatrix.db"))
+    );
+    assert_eq!(c.database.max_connections, 10);
+    assert_eq!(c.limits, Limits::default());
+    assert_eq!(c.sasl.mechanisms, None);
+    assert_eq!(c.sasl.iterations, 4096);
+    assert_eq!(
+        c.self_signed_cert_path(),
+        Path::new("chatrix-data/cert.pem")
+    );
+    assert_eq!(c.self_signed_key_path(), Path::new("chatrix-data/key.pem"));
+    assert_eq!(
+        c.server_secret_path(),
+        Path::new("chatrix-data/server-secret")
+    );
+
+    // An empty file is the defaults; --data-dir moves the database with it.
+    let empty = parse("");
+    assert_eq!(empty.hosts, c.hosts);
+    assert_eq!(empty.listeners, c.listeners);
+    let moved = c.with_data_dir("/srv/x");
+    assert_eq!(
+        moved.database_url(),
+        DatabaseUrl::Sqlite("/srv/x/chatrix.db".into())
+    );
+}
+
+#[test]
+fn every_key() {
+    let c = parse(
+        r#"
+data_dir = "/srv/chatrix"
+log_level = "debug"
+
+[[hosts]]
+domain = "Example.ORG."
+certificate = "/etc/certs/example.org.pem"
+key = "/etc/certs/example.org.key"
+
+[[hosts]]
+domain = "chat.example.net"
+
+[[listeners]]
+kind = "c2s-starttls"
+address = "127.0.0.1"
+port = 15222
+tls = "optional"
+
+[[listeners]]
+kind = "c2s-direct-tls"
+address = "::1"
+
+[database]
+url = "postgres://chatrix:pw@db.internal:5432/chatrix"
+max_connections = 3
+
+[limits]
+max_stanza_bytes = 65536
+max_depth = 20
+max_attributes = 30
+max_namespace_declarations = 8
+max_token_length = 4096
+
+[sasl]
+mechanisms = ["SCRAM-SHA-1", "SCRAM-SHA-1", "PLAIN"]
+iterations = 10000
+"#,
+    );
+    assert_eq!(c.data_dir, PathBuf::from("/srv/chatrix"));
+    assert_eq!(c.log_level, "debug");
+    assert_eq!(c.hosts[0].domain, "example.org");
+    assert_eq!(
+        c.hosts[0].certificate,
+        Some(CertificateFiles {
+            certificate: "/etc/certs/example.org.pem".into(),
+            key: "/etc/certs/example.org.key".into(),
+        })
+    );
+    assert_eq!(c.hosts[1].domain, "chat.example.net");
+    assert_eq!(c.hosts[1].certificate, None);
+    assert!(c.is_host("example.org") && !c.is_host("example.com"));
+    assert_eq!(
+        c.listeners,
+        vec![
+            ListenerConfig {
+                kind: ListenerKind::C2sStarttls,
+                address: addr("127.0.0.1:15222"),
+                tls: TlsMode::Optional
+            },
+            ListenerConfig {
+                kind: ListenerKind::C2sDirectTls,
+                address: addr("[::1]:5223"),
+                tls: TlsMode::Required
+            },
+        ]
+    );
+    assert!(matches!(c.database_url(), DatabaseUrl::Postgres(u) if u.contains("db.internal")));
+    assert_eq!(c.database.max_connections, 3);
+    assert_eq!(
+        c.limits,
+        Limits {
+            max_element_bytes: 65536,
+            max_depth: 20,
+            max_attributes: 30,
+            max_namespace_declarations: 8,
+            max_token_length: 4096,
+        }
+    );
+    assert_eq!(
+        c.sasl.mechanisms,
+        Some(vec![Mechanism::ScramSha1, Mechanism::Plain])
+    );
+    assert_eq!(c.sasl.iterations, 10000);
+    // The database password does not leak through Debug.
+    assert!(!format!("{c:?}").contains(":pw@"));
+}
+
+#[test]
+fn unknown_keys_are_errors_with_their_line() {
+    let e = parse_err("log_level = \"info\"\n\ndomian = \"x\"\n");
+    assert_points_at(&e, 3, "domian");
+
+    let e = parse_err("[[hosts]]\ndomain = \"a.example\"\ncertficate = \"c.pem\"\n");
+    assert_points_at(&e, 3, "certficate");
+
+    let e = parse_err("[[listeners]]\nkind = \"c2s-starttls\"\nport = 5222\nbacklog = 10\n");
+    assert_points_at(&e, 4, "backlog");
+
+    let e = parse_err("[limits]\nmax_stanza_byte = 10\n");
+    assert_points_at(&e, 2, "max_stanza_byte");
+
+    let e = parse_err("[sasl]\nmechanism = []\n");
+    assert_points_at(&e, 2, "mechanism");
+
+    let e = parse_err("[database]\nurl = \"sqlite://a.db\"\npool = 3\n");
+    assert_points_at(&e, 3, "pool");
+
+    let e = parse_err("\n[tls]\ncertificate = \"x\"\n");
+    assert_points_at(&e, 2, "tls");
+}
+
+#[test]
+fn wrong_types_and_bad_toml_are_errors_with_their_line() {
+    let e = parse_err("[[listeners]]\nkind = \"c2s-starttls\"\nport = \"5222\"\n");
+    assert_points_at(&e, 3, "port");
+
+    let e = parse_err("[[listeners]]\nkind = \"c2s-starttls\"\nport = 70000\n");
+    assert_points_at(&e, 3, "port");
+
+    let e = parse_err("[[listeners]]\nkind = \"s2s\"\n");
+    assert_points_at(&e, 2, "kind");
+
+    let e = parse_err("[[listeners]]\nkind = \"c2s-starttls\"\ntls = \"maybe\"\n");
+    assert_points_at(&e, 3, "tls");
+
+    let e = parse_err("[[listeners]]\nport = 5222\n");
+    assert!(e.to_string().contains("kind"), "{e}");
+
+    let e = parse_err("hosts = \"localhost\"\n");
+    assert_points_at(&e, 1, "hosts");
+
+    let e = parse_err("log_level = \"info\"\nlog_level = \"debug\"\n");
+    assert_eq!(e.location().map(|l| l.line), Some(2), "{e}");
+
+    let e = parse_err("data_dir = \n");
+    assert_eq!(e.location().map(|l| l.line), Some(1), "{e}");
+}
+
+#[test]
+fn bad_values_are_errors_naming_key_and_line() {
+    let cases: &[(&str, usize, &str)] = &[
+        (
+            "[[hosts]]\ndomain = \"exa mple.org\"\n",
+            2,
+            "hosts[0].domain",
+        ),
+        (
+            "[[hosts]]\ndomain = \"user@example.org\"\n",
+            2,
+            "hosts[0].domain",
+        ),
+        (
+            "[[hosts]]\ndomain = \"a.example\"\n[[hosts]]\ndomain = \"A.example\"\n",
+            4,
+            "hosts[1].domain",
+        ),
+        ("hosts = []\n", 1, "hosts"),
+        (
+            "[[hosts]]\ndomain = \"a.example\"\ncertificate = \"c.pem\"\n",
+            3,
+            "hosts[0].key",
+        ),
+        (
+            "[[hosts]]\ndomain = \"a.example\"\nkey = \"k.pem\"\n",
+            3,
+            "hosts[0].certificate",
+        ),
+        (
+            "[[listeners]]\nkind = \"c2s-starttls\"\naddress = \"localhost\"\n",
+            3,
+            "listeners[0].address",
+        ),
+        (
+            "[[listeners]]\nkind = \"c2s-direct-tls\"\ntls = \"optional\"\n",
+            3,
+            "listeners[0].tls",
+        ),
+        ("[database]\nurl = \"mysql://db/x\"\n", 2, "database.url"),
+        ("[database]\nurl = \"sqlite://\"\n", 2, "database.url"),
+        (
+            "[database]\nmax_connections = 0\n",
+            2,
+            "database.max_connections",
+        ),
+        ("[limits]\nmax_depth = 0\n", 2, "limits.max_depth"),
+        ("[sasl]\nmechanisms = []\n", 2, "sasl.mechanisms"),
+        (
+            "[sasl]\nmechanisms = [\n  \"SCRAM-SHA-1\",\n  \"DIGEST-MD5\",\n]\n",
+            4,
+            "sasl.mechanisms[1]",
+        ),
+        ("[sasl]\niterations = 1000\n", 2, "sasl.iterations"),
+        ("[sasl]\niterations = 1000000\n", 2, "sasl.iterations"),
+        ("log_level = \"chatrix=loud\"\n", 1, "log_level"),
+    ];
+    for (text, line, key) in cases {
+        let e = parse_err(text);
+        assert!(matches!(e, ConfigError::Invalid { .. }), "{text}: {e:?}");
+        assert_points_at(&e, *line, key);
+    }
+
+    // Two listeners on one address and port.
+    let e = parse_err(
+        "[[listeners]]\nkind = \"c2s-starttls\"\n[[listeners]]\nkind = \"c2s-direct-tls\"\nport = 5222\n",
+    );
+    assert!(e.to_string().contains("0.0.0.0:5222"), "{e}");
+}
+
+#[test]
+fn columns_count_characters() {
+    let e = parse_err("[[hosts]]\n  domain = \"ü@x\"\n");
+    assert_eq!(
+        e.location(),
+        Some(Location {
+            line: 2,
+            column: 12
+        })
+    );
+}
+
+#[test]
+fn the_example_file_parses_and_sets_every_section() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../chatrix.example.toml");
+    let c = Config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.data_dir, PathBuf::from("/var/lib/chatrix"));
+    assert_eq!(c.hosts.len(), 2);
+    assert!(c.hosts[0].certificate.is_some());
+    assert_eq!(c.listeners.len(), 3);
+    assert!(matches!(c.database.url, DatabaseUrl::Postgres(_)));
+    assert!(c.sasl.mechanisms.is_some());
+
+    // Every key the parser knows appears in the example (uncommented).
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    for key in [
+        "data_dir",
+        "log_level",
+        "[[hosts]]",
+        "domain",
+        "certificate",
+        "key",
+        "[[listeners]]",
+        "kind",
+        "address",
+        "port",
+        "tls",
+        "[database]",
+        "url",
+        "max_connections",
+        "[limits]",
+        "max_stanza_bytes",
+        "max_depth",
+        "max_attributes",
+        "max_namespace_declarations",
+        "max_token_length",
+        "[sasl]",
+        "mechanisms",
+        "iterations",
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| !l.starts_with('#') && l.trim_start().starts_with(key)),
+            "{key} is not in the example"
+        );
+    }
+}
+
+#[test]
+fn relative_paths_are_relative_to_the_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("chatrix.toml");
+    std::fs::write(
+        &path,
+        "data_dir = \"state\"\n[[hosts]]\ndomain = \"a.example\"\ncertificate = \"certs/a.pem\"\nkey = \"certs/a.key\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let c = Config::load(Some(&path)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.data_dir, dir.path().join("state"));
+    assert_eq!(
+        c.database_url(),
+        DatabaseUrl::Sqlite(dir.path().join("state/chatrix.db"))
+    );
+    let files = c.hosts[0]
+        .certificate
+        .clone()
+        .unwrap_or_else(|| panic!("certificate"));
+    assert_eq!(files.certificate, dir.path().join("certs/a.pem"));
+
+    // Errors name the file.
+    std::fs::write(&path, "bogus = 1\n").unwrap_or_else(|e| panic!("{e}"));
+    let e = Config::load(Some(&path)).map(|_| ()).unwrap_err_or_panic();
+    assert!(e.to_string().contains("chatrix.toml"), "{e}");
+    let missing = Config::load(Some(&dir.path().join("nope.toml")));
+    assert!(matches!(missing, Err(ConfigError::Read { .. })));
+}
+
+trait UnwrapErr<E> {
+    fn unwrap_err_or_panic(self) -> E;
+}
+
+impl<E> UnwrapErr<E> for Result<(), E> {
+    fn unwrap_err_or_panic(self) -> E {
+        match self {
+            Ok(()) => panic!("expected an error"),
+            Err(e) => e,
+        }
+    }
+}
+
+/// A configuration on a fresh temporary data dir.
+fn temp_config(extra: &str) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = parse(extra).with_data_dir(dir.path().join("data"));
+    (dir, config)
+}
+
+#[tokio::test]
+async fn building_the_context_prepares_the_data_dir() {
+    let (_dir, config) = temp_config("[sasl]\nmechanisms = [\"SCRAM-SHA-1\"]\n");
+    let data = config.data_dir.clone();
+    let ctx = ServerContext::build(config.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ctx.storage.backend(), Backend::Sqlite);
+    assert!(data.join("chatrix.db").is_file());
+    assert_eq!(ctx.secret.as_bytes().len(), 32);
+    assert_eq!(ctx.sasl.mechanisms(), &[Mechanism::ScramSha1]);
+    let status = ctx
+        .self_signed
+        .clone()
+        .unwrap_or_else(|| panic!("self-signed"));
+    assert!(status.generated);
+    assert_eq!(status.certificate, data.join("cert.pem"));
+    assert_eq!(status.domains, vec!["localhost".to_owned()]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for (file, want) in [
+            ("key.pem", 0o600),
+            ("server-secret", 0o600),
+            ("cert.pem", 0o644),
+        ] {
+            let mode = std::fs::metadata(data.join(file))
+                .map(|m| m.permissions().mode() & 0o777)
+                .ok();
+            assert_eq!(mode, Some(want), "{file}");
+        }
+    }
+    let material = ctx.tls.select(Some("localhost"));
+    assert!(material.covers("localhost"));
+    assert!(material.covers("conference.localhost"));
+    drop(ctx);
+
+    // A second start reuses the certificate and the secret.
+    let secret = std::fs::read(data.join("server-secret")).unwrap_or_else(|e| panic!("{e}"));
+    let cert = std::fs::read(data.join("cert.pem")).unwrap_or_else(|e| panic!("{e}"));
+    let ctx = ServerContext::build(config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ctx.secret.as_bytes(), secret.as_slice());
+    assert_eq!(
+        std::fs::read(data.join("cert.pem")).ok().as_deref(),
+        Some(cert.as_slice())
+    );
+    assert!(ctx.self_signed.is_some_and(|s| !s.generated));
+}
+
+#[tokio::test]
+async fn a_client_trusting_the_self_signed_certificate_completes_a_handshake() {
+    use rustls::pki_types::ServerName;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let (_dir, config) = temp_config("");
+    let cert_path = config.self_signed_cert_path();
+    let ctx = ServerContext::build(config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let mut roots = rustls::RootCertStore::empty();
+    let pem = std::fs::read(&cert_path).unwrap_or_else(|e| panic!("{e}"));
+    let cert = {
+        use rustls::pki_types::pem::PemObject as _;
+        rustls::pki_types::CertificateDer::from_pem_slice(&pem).unwrap_or_else(|e| panic!("{e}"))
+    };
+    roots.add(cert).unwrap_or_else(|e| panic!("{e}"));
+
+    for (tls12, direct) in [(false, true), (true, true), (false, false)] {
+        let versions: &[&rustls::SupportedProtocolVersion] = if tls12 {
+            &[&rustls::version::TLS12]
+        } else {
+            &[&rustls::version::TLS13]
+        };
+        let mut client_config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(versions)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_root_certificates(roots.clone())
+        .with_no_client_auth();
+        if direct {
+            client_config.alpn_protocols = vec![b"xmpp-client".to_vec()];
+        }
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config));
+
+        let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+        let server_ctx = ctx.clone();
+        let server = tokio::spawn(async move {
+            let start = tokio_rustls::LazyConfigAcceptor::new(
+                rustls::server::Acceptor::default(),
+                server_io,
+            )
+            .await?;
+            let sni = start.client_hello().server_name().map(str::to_owned);
+            let material = server_ctx.tls.select(sni.as_deref());
+            let end_point = material.tls_server_end_point.clone();
+            let config = if direct {
+                Arc::clone(&material.config_direct)
+            } else {
+                Arc::clone(&material.config_starttls)
+            };
+            let mut tls = start.into_stream(config).await?;
+            let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+            tls.write_all(b"<ok/>").await?;
+            tls.shutdown().await?;
+            Ok::<_, std::io::Error>((sni, end_point, alpn))
+        });
+
+        let name = ServerName::try_from("conference.localhost").unwrap_or_else(|e| panic!("{e}"));
+        let mut tls = connector
+            .connect(name, client_io)
+            .await
+            .unwrap_or_else(|e| panic!("handshake (tls12={tls12}): {e}"));
+        let peer_leaf = tls
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .map_or_else(|| panic!("no peer certificate"), |c| c.as_ref().to_vec());
+        let mut buf = Vec::new();
+        tls.read_to_end(&mut buf)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(buf, b"<ok/>");
+
+        let (sni, end_point, alpn) = server
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sni.as_deref(), Some("conference.localhost"));
+        if direct {
+            assert_eq!(alpn.as_deref(), Some(&b"xmpp-client"[..]));
+        } else {
+            assert_eq!(alpn, None);
+        }
+        // The client computes tls-server-end-point itself (ECDSA-SHA256 → SHA-256 of the leaf
+        // it received) and agrees with what the server precomputed.
+        let client_end_point = ring::digest::digest(&ring::digest::SHA256, &peer_leaf);
+        assert_eq!(end_point.as_deref(), Some(client_end_point.as_ref()));
+    }
+}
