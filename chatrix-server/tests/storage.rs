@@ -176,6 +176,20 @@ mod scenarios {
             assert!(got.verify_password("pencil"));
             assert!(!got.verify_password("pencil!"));
         }
+        // SASL usernames are normalised; one that is no localpart belongs to nobody.
+        for (username, found) in [
+            ("alice", true),
+            ("ALICE", true),
+            ("bob", false),
+            ("a b", false),
+            ("", false),
+        ] {
+            let got = s
+                .credentials_for_username(username, "example.org", ScramHash::Sha256)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(got.is_some(), found, "{username:?}");
+        }
         // Same localpart on another domain, and another localpart: nothing.
         for other in ["alice@example.net", "bob@example.org"] {
             let other = account(other);

@@ -182,6 +182,21 @@ impl Storage {
         dispatch!(self.credentials(account, hash))
     }
 
+    /// [`credentials`](Self::credentials) for a SASL username on `domain`: the username is
+    /// normalised as a localpart, and one that is not a valid localpart belongs to no account
+    /// (`Ok(None)`, so the caller runs the unknown-user exchange).
+    pub async fn credentials_for_username(
+        &self,
+        username: &str,
+        domain: &str,
+        hash: ScramHash,
+    ) -> Result<Option<StoredCredentials>, StorageError> {
+        match AccountJid::from_parts(username, domain) {
+            Ok(account) => self.credentials(&account, hash).await,
+            Err(_) => Ok(None),
+        }
+    }
+
     /// Whether the account exists.
     pub async fn account_exists(&self, account: &AccountJid) -> Result<bool, StorageError> {
         dispatch!(self.account_exists(account))
