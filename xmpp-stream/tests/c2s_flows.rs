@@ -34,7 +34,11 @@ fn starttls_scram_sha_256_bind_server_resource_and_stanzas_both_ways() {
 
     // TLS, then SASL with channel binding advertised (the fake TLS layer has both types).
     let features = c.starttls();
-    assert_ne!(c.conn.stream_id(), Some(first_id.as_str()), "a new id per stream");
+    assert_ne!(
+        c.conn.stream_id(),
+        Some(first_id.as_str()),
+        "a new id per stream"
+    );
     assert_eq!(
         mechanisms(&features),
         [
@@ -120,7 +124,10 @@ fn starttls_scram_sha_256_bind_server_resource_and_stanzas_both_ways() {
         panic!("expected a stanza")
     };
     assert!(msg.is("message", ns::JABBER_CLIENT));
-    assert_eq!(msg.child_text("body", ns::JABBER_CLIENT).as_deref(), Some("Wherefore art thou?"));
+    assert_eq!(
+        msg.child_text("body", ns::JABBER_CLIENT).as_deref(),
+        Some("Wherefore art thou?")
+    );
 
     // Server to client: serialised in jabber:client, without an xmlns of its own.
     let reply = Stanza::from_element(el(
@@ -155,7 +162,7 @@ fn client_chosen_resource_is_normalised_and_bound() {
     );
     assert_eq!(result.attr("type"), Some("result"));
     assert_eq!(
-        c.conn.jid().map(|j| j.as_str()),
+        c.conn.jid().map(xmpp_core::jid::FullJid::as_str),
         Some("juliet@example.org/balcony 1")
     );
 }
@@ -164,7 +171,10 @@ fn client_chosen_resource_is_normalised_and_bound() {
 fn direct_tls_scram_sha_256_plus_with_tls_exporter() {
     let mut c = Client::direct_tls();
     let (_, features) = c.open();
-    assert!(features.get_child("starttls", TLS_NS).is_none(), "no STARTTLS on Direct TLS");
+    assert!(
+        features.get_child("starttls", TLS_NS).is_none(),
+        "no STARTTLS on Direct TLS"
+    );
     assert!(mechanisms(&features).contains(&"SCRAM-SHA-256-PLUS".to_owned()));
     // The client checks the server's XEP-0474 hash against the features it saw
     // (`require_ssdp`), and binds to the exporter value of the (fake) TLS session.
@@ -186,7 +196,7 @@ fn direct_tls_scram_sha_256_plus_with_tls_exporter() {
     assert!(features.has_child("bind", ns::BIND));
     let _ = c.bind(Some("phone"));
     assert_eq!(
-        c.conn.jid().map(|j| j.as_str()),
+        c.conn.jid().map(xmpp_core::jid::FullJid::as_str),
         Some("juliet@example.org/phone")
     );
 }
@@ -225,8 +235,14 @@ fn plain_inside_tls() {
         PASSWORD,
         ClientChannelBinding::Unsupported,
     );
-    assert_eq!(success, el("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"));
-    assert!(c.wire.contains("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>"));
+    assert_eq!(
+        success,
+        el("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+    );
+    assert!(
+        c.wire
+            .contains("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+    );
     assert!(matches!(
         c.find_event(|e| matches!(e, Event::Authenticated { .. })),
         Event::Authenticated { .. }
@@ -245,8 +261,7 @@ fn username_is_normalised_like_a_jid_localpart() {
         ClientChannelBinding::Unsupported,
     );
     assert!(success.is("success", SASL_NS), "{success:?}");
-    let Event::Authenticated { jid } =
-        c.find_event(|e| matches!(e, Event::Authenticated { .. }))
+    let Event::Authenticated { jid } = c.find_event(|e| matches!(e, Event::Authenticated { .. }))
     else {
         unreachable!()
     };
@@ -306,7 +321,7 @@ fn bytes_pipelined_after_the_last_sasl_message_belong_to_the_new_stream() {
     assert_eq!(result.attr("id"), Some("b"));
     assert_eq!(result.attr("type"), Some("result"));
     assert_eq!(
-        c.conn.jid().map(|j| j.as_str()),
+        c.conn.jid().map(xmpp_core::jid::FullJid::as_str),
         Some("juliet@example.org/quick")
     );
     // The presence waited in the caller's buffer while the bind was pending, and is read now.
@@ -348,7 +363,8 @@ fn connection_waits_for_credentials_and_leaves_the_rest_unread() {
 fn legacy_session_iq_is_answered_before_and_after_bind() {
     let mut c = Client::plaintext();
     let _ = c.login();
-    let session = "<iq type='set' id='s1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>";
+    let session =
+        "<iq type='set' id='s1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>";
     c.send(session);
     assert_eq!(
         c.recv_element(),

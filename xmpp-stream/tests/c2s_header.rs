@@ -62,7 +62,9 @@ fn wrong_version_is_unsupported_version() {
 #[test]
 fn a_higher_version_is_answered_with_ours() {
     let mut c = Client::plaintext();
-    c.send(&header("xmlns='jabber:client' to='example.org' version='1.1'"));
+    c.send(&header(
+        "xmlns='jabber:client' to='example.org' version='1.1'",
+    ));
     assert_eq!(c.recv_header().version.as_deref(), Some("1.0"));
     let _ = c.recv_features();
     assert_eq!(c.conn.state(), State::Authenticating);
@@ -148,7 +150,9 @@ fn restart_without_to_is_host_unknown() {
     let mut c = Client::direct_tls();
     let _ = c.open();
     let plain = encode_sasl_payload(format!("\0{USER}\0{PASSWORD}").as_bytes());
-    c.send(&format!("<auth xmlns='{SASL_NS}' mechanism='PLAIN'>{plain}</auth>"));
+    c.send(&format!(
+        "<auth xmlns='{SASL_NS}' mechanism='PLAIN'>{plain}</auth>"
+    ));
     assert!(c.recv_element().is("success", SASL_NS));
     c.send(&header("xmlns='jabber:client' version='1.0'"));
     let _ = c.recv_header();

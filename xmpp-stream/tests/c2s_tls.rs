@@ -169,7 +169,9 @@ fn tls_required_without_starttls_on_a_plaintext_socket_is_a_server_error() {
 fn optional_listener_offers_starttls_and_sasl_without_plain() {
     let mut c = Client::optional_tls();
     let (_, features) = c.open();
-    let starttls = features.get_child("starttls", TLS_NS).expect("STARTTLS offered");
+    let starttls = features
+        .get_child("starttls", TLS_NS)
+        .expect("STARTTLS offered");
     assert!(!starttls.has_child("required", TLS_NS));
     assert_eq!(
         mechanisms(&features),

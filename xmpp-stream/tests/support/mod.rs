@@ -92,7 +92,7 @@ pub struct Client {
     received: VecDeque<FrameEvent>,
     pub events: VecDeque<Event>,
     pub accounts: Accounts,
-    /// Answer NeedCredentials and BindRequest automatically.
+    /// Answer `NeedCredentials` and `BindRequest` automatically.
     pub auto: bool,
     pub rng: FixedRng,
 }
@@ -101,12 +101,7 @@ impl Client {
     pub fn new(config: ConnectionConfig, encrypted: Option<ChannelBindings>) -> Self {
         let now = Instant::now();
         Self {
-            conn: Connection::new(
-                Arc::new(config),
-                encrypted,
-                Box::new(FixedRng::new(7)),
-                now,
-            ),
+            conn: Connection::new(Arc::new(config), encrypted, Box::new(FixedRng::new(7)), now),
             now,
             unread: Vec::new(),
             wire: String::new(),
@@ -158,7 +153,8 @@ impl Client {
     pub fn pump(&mut self) {
         loop {
             while let Some(bytes) = self.conn.poll_transmit() {
-                self.wire.push_str(std::str::from_utf8(&bytes).expect("UTF-8 output"));
+                self.wire
+                    .push_str(std::str::from_utf8(&bytes).expect("UTF-8 output"));
                 self.out.extend_from_slice(&bytes);
             }
             self.parse_output();
@@ -405,7 +401,8 @@ impl Client {
             None => String::new(),
         };
         self.send(&format!(
-            "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>{body}</bind></iq>"
+            "<iq type='set' id='bind1'>\
+             <bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>{body}</bind></iq>"
         ));
         self.recv_element()
     }
@@ -448,4 +445,5 @@ pub fn mechanisms(features: &Element) -> Vec<String> {
 }
 
 /// The channel-binding type `tls-exporter`, for the -PLUS tests.
-pub const EXPORTER: ClientChannelBinding = ClientChannelBinding::Bind(ChannelBindingType::TlsExporter);
+pub const EXPORTER: ClientChannelBinding =
+    ClientChannelBinding::Bind(ChannelBindingType::TlsExporter);
