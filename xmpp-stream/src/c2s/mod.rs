@@ -25,6 +25,45 @@
 //! }
 //! ```
 //!
+//! A Direct TLS connection logging in with PLAIN, in memory:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Instant;
+//! use xmpp_sasl::{ChannelBindings, FixedRng, ScramHash, ServerConfig, StoredCredentials};
+//! use xmpp_stream::c2s::{Connection, ConnectionConfig, Event, State};
+//!
+//! let sasl = Arc::new(ServerConfig::new(b"a long, stable, secret server key")?);
+//! let config = Arc::new(ConnectionConfig::new(["example.org"], sasl)?);
+//! let now = Instant::now();
+//! // Direct TLS: encrypted from the start (a real TLS layer supplies binding data).
+//! let rng = Box::new(FixedRng::new(1)); // SystemRng in production
+//! let mut conn = Connection::new(config, Some(ChannelBindings::none()), rng, now);
+//!
+//! let mut input: &[u8] = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+//!     xmlns:stream='http://etherx.jabber.org/streams' to='example.org' version='1.0'>\
+//!     <auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>\
+//!     AGp1bGlldABwZW5jaWw=</auth>"; // \0juliet\0pencil
+//! conn.handle_input(&mut input, now);
+//! let header_and_features = conn.poll_transmit().expect("our header and features");
+//! assert!(header_and_features.starts_with(b"<?xml version='1.0'?><stream:stream"));
+//!
+//! // The connection waits for storage.
+//! let Some(Event::NeedCredentials { jid, hash, .. }) = conn.poll_event() else {
+//!     unreachable!()
+//! };
+//! assert_eq!((jid.as_str(), hash), ("juliet@example.org", ScramHash::Sha256));
+//! assert_eq!(conn.state(), State::AwaitingCredentials);
+//! let record = StoredCredentials::derive(hash, "pencil", b"NaCl", 4096)?;
+//! conn.provide_credentials(vec![record]);
+//!
+//! let success = conn.poll_transmit().expect("success");
+//! assert_eq!(&success[..], b"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+//! assert!(matches!(conn.poll_event(), Some(Event::Authenticated { .. })));
+//! assert_eq!(conn.state(), State::AwaitingStreamHeader); // the client restarts the stream
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! The security rules it enforces are in `dispatch.rs` and in security.md §1.4–§1.6: one
 //! path through negotiation, no plaintext after `<starttls/>`, the same host across restarts,
 //! nothing routed before authentication and binding, a bounded number of SASL attempts.
