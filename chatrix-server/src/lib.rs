@@ -18,6 +18,7 @@
 pub mod c2s;
 pub mod cli;
 pub mod commands;
+pub mod router;
 pub mod config;
 pub mod context;
 pub mod data_dir;

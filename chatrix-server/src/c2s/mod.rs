@@ -1,14 +1,135 @@
-//! Client-to-server connections.
+//! Client-to-server connections: listeners, the per-connection driver, TLS.
 //!
-//! PLACEHOLDER: the lead engineer replaces this file with the c2s driver (accept loop,
-//! STARTTLS / Direct TLS, stream negotiation, routing). Until then the server prepares
-//! everything and stops here with an error.
+//! [`C2sServer::bind`] opens every configured c2s listener (so tests can ask for port 0 and
+//! learn the real ports); [`C2sServer::serve`] accepts connections until the future is
+//! dropped. Each connection runs in its own task (`session`), driving the sans-IO
+//! `xmpp_stream::c2s::Connection`.
 
+mod session;
+mod shared;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use xmpp_stream::c2s::ConnectionConfig;
+
+use crate::config::{ListenerConfig, ListenerKind};
+use crate::router::SessionRegistry;
 use crate::{ServerContext, ServerError};
+use shared::Shared;
 
-/// Runs the c2s listeners until the server stops. Not implemented yet.
-#[allow(clippy::unused_async)] // the real driver awaits; the placeholder keeps its signature
+/// The c2s side of a running server: bound listeners, ready to accept.
+#[derive(Debug)]
+pub struct C2sServer {
+    shared: Arc<Shared>,
+    listeners: Vec<(ListenerConfig, Arc<ConnectionConfig>, TcpListener)>,
+}
+
+impl C2sServer {
+    /// Opens every c2s listener of the configuration.
+    pub async fn bind(ctx: ServerContext) -> Result<Self, ServerError> {
+        let shared = Arc::new(Shared::new(ctx));
+        let mut listeners = Vec::new();
+        for listener in &shared.ctx.config.listeners {
+            let socket = TcpListener::bind(listener.address)
+                .await
+                .map_err(|source| ServerError::Listen {
+                    address: listener.address,
+                    source,
+                })?;
+            let config = shared.connection_config(listener)?;
+            listeners.push((listener.clone(), config, socket));
+        }
+        Ok(Self { shared, listeners })
+    }
+
+    /// The bound address of each listener, with its kind, in configuration order.
+    pub fn local_addrs(&self) -> Vec<(ListenerKind, SocketAddr)> {
+        self.listeners
+            .iter()
+            .filter_map(|(l, _, s)| s.local_addr().ok().map(|a| (l.kind, a)))
+            .collect()
+    }
+
+    /// The sessions bound right now.
+    pub fn sessions(&self) -> &SessionRegistry {
+        &self.shared.sessions
+    }
+
+    /// Accepts connections on every listener until this future is dropped.
+    pub async fn serve(self) {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (listener, config, socket) in self.listeners {
+            let shared = Arc::clone(&self.shared);
+            tasks.spawn(accept_loop(shared, listener, config, socket));
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: ListenerConfig,
+    config: Arc<ConnectionConfig>,
+    socket: TcpListener,
+) {
+    loop {
+        let (tcp, peer) = match socket.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                tracing::warn!(error = %e, address = %listener.address, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let config = Arc::clone(&config);
+        match listener.kind {
+            ListenerKind::C2sStarttls => {
+                tokio::spawn(session::serve_starttls(shared, config, tcp, peer));
+            }
+            ListenerKind::C2sDirectTls => {
+                tokio::spawn(session::serve_direct_tls(shared, config, tcp, peer));
+            }
+        }
+    }
+}
+
+/// Runs the c2s listeners until the process is asked to stop (Ctrl-C or SIGTERM).
 pub async fn run(ctx: ServerContext) -> Result<(), ServerError> {
-    drop(ctx);
-    Err(ServerError::NotImplemented("c2s"))
+    let server = C2sServer::bind(ctx).await?;
+    for (kind, addr) in server.local_addrs() {
+        tracing::info!(listener = kind.as_str(), %addr, "listening");
+    }
+    tokio::select! {
+        () = server.serve() => {}
+        () = shutdown_signal() => tracing::info!("shutting down"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

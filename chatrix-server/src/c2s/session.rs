@@ -1,0 +1,350 @@
+//! One client connection: a task that drives `xmpp_stream::c2s::Connection` over a socket.
+//!
+//! The connection (sans-IO) decides everything about the protocol; this task only moves bytes,
+//! fetches credentials from storage, binds the session in the registry, hands stanzas to the
+//! router and carries out what the router says.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use xmpp_core::router::Action;
+use xmpp_core::{FullJid, Stanza, StanzaCondition, StanzaError, StreamCondition, StreamError};
+use xmpp_sasl::{ChannelBindings, SystemRng};
+use xmpp_stream::c2s::{Connection, ConnectionConfig, Event};
+
+use super::shared::Shared;
+use super::tls;
+use crate::router::{Outbound, SessionHandle};
+
+/// How long a TLS handshake may take before the connection is dropped.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 4096;
+
+/// Why the driver loop stopped.
+enum Exit {
+    /// `<proceed/>` went out: upgrade the socket to TLS.
+    StartTls,
+    /// The stream is over.
+    Done,
+}
+
+/// The state of one connection that outlives a STARTTLS upgrade.
+struct Session {
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    conn: Connection,
+    /// Bytes read but not yet consumed (the connection stops reading while it waits for us).
+    unread: BytesMut,
+    handle: SessionHandle,
+    inbox: mpsc::Receiver<Outbound>,
+    bound: Option<FullJid>,
+}
+
+/// Serves a connection on a STARTTLS listener: plaintext first, TLS after `<starttls/>`.
+pub(crate) async fn serve_starttls(
+    shared: Arc<Shared>,
+    config: Arc<ConnectionConfig>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+) {
+    let mut session = Session::new(shared, config, None, peer);
+    let mut tcp = tcp;
+    match session.drive(&mut tcp).await {
+        Ok(Exit::StartTls) => {}
+        Ok(Exit::Done) | Err(_) => return session.finish(),
+    }
+    let domain = session.conn.domain().map(str::to_owned);
+    let upgraded = tokio::time::timeout(
+        TLS_HANDSHAKE_TIMEOUT,
+        tls::accept_starttls(&session.shared.ctx, tcp, domain.as_deref()),
+    )
+    .await;
+    let Ok(Ok((mut stream, bindings))) = upgraded else {
+        tracing::debug!(peer = %session.peer, "STARTTLS handshake failed");
+        return session.finish();
+    };
+    session
+        .conn
+        .handle_tls_established(bindings, Instant::now());
+    let _ = session.drive(&mut stream).await;
+    session.finish();
+}
+
+/// Serves a connection on a Direct TLS listener (XEP-0368).
+pub(crate) async fn serve_direct_tls(
+    shared: Arc<Shared>,
+    config: Arc<ConnectionConfig>,
+    tcp: TcpStream,
+    peer: SocketAddr,
+) {
+    let accepted =
+        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls::accept_direct(&shared.ctx, tcp)).await;
+    let Ok(Ok((mut stream, bindings))) = accepted else {
+        tracing::debug!(%peer, "Direct TLS handshake failed");
+        return;
+    };
+    let mut session = Session::new(shared, config, Some(bindings), peer);
+    let _ = session.drive(&mut stream).await;
+    session.finish();
+}
+
+impl Session {
+    fn new(
+        shared: Arc<Shared>,
+        config: Arc<ConnectionConfig>,
+        encrypted: Option<ChannelBindings>,
+        peer: SocketAddr,
+    ) -> Self {
+        let conn = Connection::new(
+            config,
+            encrypted,
+            Box::new(SystemRng::new()),
+            Instant::now(),
+        );
+        let (handle, inbox) = SessionHandle::new();
+        Self {
+            shared,
+            peer,
+            conn,
+            unread: BytesMut::new(),
+            handle,
+            inbox,
+            bound: None,
+        }
+    }
+
+    /// Runs the connection over `stream` until it ends or asks for TLS.
+    async fn drive<S>(&mut self, stream: &mut S) -> std::io::Result<Exit>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut read_buf = vec![0u8; READ_CHUNK];
+        loop {
+            // Everything the connection has to say, then everything it has to write.
+            while let Some(event) = self.conn.poll_event() {
+                if let Some(exit) = self.handle_event(event).await {
+                    flush(&mut self.conn, stream).await?;
+                    if matches!(exit, Exit::Done) {
+                        let _ = stream.shutdown().await;
+                    }
+                    return Ok(exit);
+                }
+            }
+            flush(&mut self.conn, stream).await?;
+            if self.conn.is_closed() {
+                let _ = stream.shutdown().await;
+                return Ok(Exit::Done);
+            }
+            // Input the connection did not take yet, now that it may.
+            if !self.unread.is_empty() && !self.conn.is_blocked() {
+                let data = self.unread.split().freeze();
+                self.feed(&data);
+                continue;
+            }
+
+            let deadline = self.conn.poll_timeout();
+            tokio::select! {
+                read = stream.read(&mut read_buf) => {
+                    match read {
+                        Ok(0) | Err(_) => self.conn.handle_peer_eof(),
+                        Ok(n) => {
+                            let data = Bytes::copy_from_slice(&read_buf[..n]);
+                            self.feed(&data);
+                        }
+                    }
+                }
+                item = self.inbox.recv() => match item {
+                    // The connection's own output was flushed above, so order holds.
+                    Some(Outbound::Stanza(bytes))
+                        if self.conn.jid().is_some() && !self.conn.is_closed() =>
+                    {
+                        stream.write_all(&bytes).await?;
+                        stream.flush().await?;
+                    }
+                    Some(Outbound::Close(error)) => self.conn.close(*error),
+                    // A stanza for a session that is no longer bound, or no sender left.
+                    Some(Outbound::Stanza(_)) | None => {}
+                },
+                () = sleep_until(deadline) => self.conn.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    fn feed(&mut self, data: &[u8]) {
+        let mut rest = data;
+        self.conn.handle_input(&mut rest, Instant::now());
+        if !rest.is_empty() {
+            self.unread.extend_from_slice(rest);
+        }
+    }
+
+    /// Acts on one event; returns `Some` when the loop must stop.
+    async fn handle_event(&mut self, event: Event) -> Option<Exit> {
+        match event {
+            Event::StartTls => return Some(Exit::StartTls),
+            Event::NeedCredentials {
+                username,
+                jid,
+                hash,
+                ..
+            } => {
+                let found = self
+                    .shared
+                    .ctx
+                    .storage
+                    .credentials_for_username(&username, jid.domain(), hash)
+                    .await;
+                match found {
+                    Ok(Some(record)) => self.conn.provide_credentials(vec![record]),
+                    Ok(None) => self.conn.provide_no_such_user(),
+                    Err(e) => {
+                        // A database outage is an error the client sees, never silence.
+                        tracing::error!(error = %e, "credential lookup failed");
+                        self.conn.close(
+                            StreamError::new(StreamCondition::InternalServerError)
+                                .with_text(Some("en"), "storage is unavailable, try again later"),
+                        );
+                    }
+                }
+            }
+            Event::AuthFailed {
+                condition, reason, ..
+            } => {
+                tracing::info!(peer = %self.peer, condition = condition.as_str(), ?reason, "authentication failed");
+            }
+            Event::Authenticated { jid } => {
+                tracing::debug!(peer = %self.peer, %jid, "authenticated");
+            }
+            Event::BindRequest { requested_resource } => self.bind(requested_resource),
+            Event::Bound { jid } => {
+                tracing::debug!(peer = %self.peer, %jid, "bound");
+            }
+            Event::Stanza(element) => self.route(element),
+            Event::Closed { error, by_peer } => {
+                tracing::debug!(peer = %self.peer, ?error, by_peer, "stream closed");
+                return Some(Exit::Done);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn bind(&mut self, requested: Option<String>) {
+        let Some(account) = self.conn.account().cloned() else {
+            return self
+                .conn
+                .complete_bind(Err(StanzaError::new(StanzaCondition::NotAuthorized)));
+        };
+        let resource = match requested {
+            Some(r) => r,
+            None => match self.conn.generate_resource() {
+                Ok(r) => r,
+                Err(_) => {
+                    return self.conn.complete_bind(Err(StanzaError::new(
+                        StanzaCondition::InternalServerError,
+                    )));
+                }
+            },
+        };
+        let Ok(jid) = account.with_resource(&resource) else {
+            return self
+                .conn
+                .complete_bind(Err(StanzaError::new(StanzaCondition::BadRequest)));
+        };
+        // RFC 6120 §7.7.2.2: the new login wins; the old session ends with `conflict`.
+        if let Some(old) = self.shared.sessions.bind(jid.clone(), self.handle.clone()) {
+            let _ = old.try_send(Outbound::Close(Box::new(
+                StreamError::new(StreamCondition::Conflict)
+                    .with_text(Some("en"), "replaced by a new connection"),
+            )));
+        }
+        self.bound = Some(jid.clone());
+        self.conn.complete_bind(Ok(jid));
+    }
+
+    fn route(&mut self, element: xmpp_core::Element) {
+        let Some(sender) = self.bound.clone() else {
+            return;
+        };
+        let stanza = match Stanza::from_element(element) {
+            Ok(s) => s,
+            Err(invalid) => {
+                if let Some(e) = invalid.stream_error() {
+                    self.conn.close(e);
+                } else if let Some(reply) = invalid.error_reply() {
+                    let _ = self.conn.send_stanza(&reply);
+                }
+                return;
+            }
+        };
+        let actions = {
+            let view = self.shared.sessions.view();
+            self.shared
+                .router
+                .route_from_client(&sender, stanza, &view, SystemTime::now())
+        };
+        for action in actions {
+            match action {
+                Action::Deliver { to, stanza } => self.deliver(&sender, &to, &stanza),
+                Action::CloseSender(error) => self.conn.close(error),
+                _ => {}
+            }
+        }
+    }
+
+    fn deliver(&mut self, sender: &FullJid, to: &FullJid, stanza: &Stanza) {
+        if to == sender {
+            let _ = self.conn.send_stanza(stanza);
+            return;
+        }
+        let handle = self.shared.sessions.view().handle(to);
+        let mut bytes = BytesMut::with_capacity(256);
+        stanza
+            .element()
+            .write_in(&mut bytes, xmpp_core::ns::JABBER_CLIENT);
+        let delivered =
+            handle.is_some_and(|h| h.try_send(Outbound::Stanza(bytes.freeze())).is_ok());
+        if !delivered {
+            // The recipient went away or stopped reading: tell the sender, never drop silently.
+            let error = StanzaError::new(StanzaCondition::ResourceConstraint)
+                .with_text(Some("en"), "the recipient cannot take more stanzas now");
+            if let Some(reply) = stanza.error_reply(error) {
+                let _ = self.conn.send_stanza(&reply);
+            }
+        }
+    }
+
+    fn finish(self) {
+        if let Some(jid) = &self.bound {
+            self.shared.sessions.unbind(jid, &self.handle);
+        }
+    }
+}
+
+async fn flush<S: AsyncWrite + Unpin>(
+    conn: &mut Connection,
+    stream: &mut S,
+) -> std::io::Result<()> {
+    let mut wrote = false;
+    while let Some(bytes) = conn.poll_transmit() {
+        stream.write_all(&bytes).await?;
+        wrote = true;
+    }
+    if wrote {
+        stream.flush().await?;
+    }
+    Ok(())
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,202 @@
+//! The table of bound c2s sessions: who is online, and how to reach them.
+//!
+//! Each session task owns its socket; everyone else reaches it through a bounded channel of
+//! [`Outbound`] items. Stanzas travel already serialised (`jabber:client`, no `xmlns` of their
+//! own), so a stanza sent to several resources is written once (ARCHITECTURE.md principle 6).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use xmpp_core::router::SessionTable;
+use xmpp_core::{BareJid, FullJid, StreamError};
+
+/// What other tasks can ask a session to do.
+#[derive(Debug)]
+pub enum Outbound {
+    /// Write these bytes: one serialised stanza.
+    Stanza(Bytes),
+    /// Close the stream with this error (e.g. `conflict` when another login took the resource).
+    Close(Box<StreamError>),
+}
+
+/// How many outbound items a session may have waiting before senders get an error. A client
+/// that stops reading must not make the server buffer without bound (security.md §1.3).
+pub const OUTBOUND_QUEUE: usize = 1024;
+
+/// A way to reach one session.
+#[derive(Debug, Clone)]
+pub struct SessionHandle {
+    id: u64,
+    tx: mpsc::Sender<Outbound>,
+}
+
+impl SessionHandle {
+    /// A new handle and the receiving end its session task reads from.
+    pub fn new() -> (Self, mpsc::Receiver<Outbound>) {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        (Self { id, tx }, rx)
+    }
+
+    /// Queues an item without waiting. Fails when the session is gone or its queue is full.
+    pub fn try_send(&self, item: Outbound) -> Result<(), Outbound> {
+        self.tx.try_send(item).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(item) | mpsc::error::TrySendError::Closed(item) => item,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    jid: FullJid,
+    handle: SessionHandle,
+}
+
+/// All bound sessions, by account.
+#[derive(Debug, Default)]
+pub struct SessionRegistry {
+    accounts: RwLock<HashMap<BareJid, Vec<Entry>>>,
+}
+
+impl SessionRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Binds `jid` to `handle`. Returns the handle of a session that held the same full JID
+    /// before: the caller closes it with `conflict` (RFC 6120 §7.7.2.2, "override").
+    pub fn bind(&self, jid: FullJid, handle: SessionHandle) -> Option<SessionHandle> {
+        let mut accounts = self
+            .accounts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let entries = accounts.entry(jid.to_bare()).or_default();
+        if let Some(existing) = entries.iter_mut().find(|e| e.jid == jid) {
+            return Some(std::mem::replace(&mut existing.handle, handle));
+        }
+        entries.push(Entry { jid, handle });
+        None
+    }
+
+    /// Removes `jid` if it is still bound to the session `handle` belongs to (a session that
+    /// was replaced must not unbind its replacement).
+    pub fn unbind(&self, jid: &FullJid, handle: &SessionHandle) {
+        let mut accounts = self
+            .accounts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let bare = jid.to_bare();
+        if let Some(entries) = accounts.get_mut(&bare) {
+            entries.retain(|e| !(e.jid == *jid && e.handle.id == handle.id));
+            if entries.is_empty() {
+                accounts.remove(&bare);
+            }
+        }
+    }
+
+    /// A consistent view for routing one stanza.
+    pub fn view(&self) -> RegistryView<'_> {
+        RegistryView(self.accounts.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// How many sessions are bound.
+    pub fn len(&self) -> usize {
+        self.view().0.values().map(Vec::len).sum()
+    }
+
+    /// Whether no session is bound.
+    pub fn is_empty(&self) -> bool {
+        self.view().0.is_empty()
+    }
+}
+
+/// A read-locked view of the registry. Hold it only while routing one stanza.
+#[derive(Debug)]
+pub struct RegistryView<'a>(RwLockReadGuard<'a, HashMap<BareJid, Vec<Entry>>>);
+
+impl RegistryView<'_> {
+    /// The handle of the session bound to `jid`.
+    pub fn handle(&self, jid: &FullJid) -> Option<SessionHandle> {
+        self.0
+            .get(&jid.to_bare())?
+            .iter()
+            .find(|e| e.jid == *jid)
+            .map(|e| e.handle.clone())
+    }
+}
+
+impl SessionTable for RegistryView<'_> {
+    fn resources_of(&self, account: &BareJid, out: &mut Vec<FullJid>) {
+        if let Some(entries) = self.0.get(account) {
+            out.extend(entries.iter().map(|e| e.jid.clone()));
+        }
+    }
+
+    fn is_bound(&self, jid: &FullJid) -> bool {
+        self.0
+            .get(&jid.to_bare())
+            .is_some_and(|entries| entries.iter().any(|e| e.jid == *jid))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full(s: &str) -> FullJid {
+        s.parse().expect("valid")
+    }
+
+    #[test]
+    fn bind_replace_and_unbind() {
+        let reg = SessionRegistry::new();
+        let (a, _rx_a) = SessionHandle::new();
+        let (b, _rx_b) = SessionHandle::new();
+        assert!(reg.bind(full("u@example.org/r"), a.clone()).is_none());
+        assert_eq!(reg.len(), 1);
+        // Same resource again: the old handle comes back for closing.
+        let old = reg
+            .bind(full("u@example.org/r"), b.clone())
+            .expect("replaced");
+        assert_eq!(old.id, a.id);
+        // The replaced session's unbind leaves the replacement alone.
+        reg.unbind(&full("u@example.org/r"), &a);
+        assert!(reg.view().is_bound(&full("u@example.org/r")));
+        reg.unbind(&full("u@example.org/r"), &b);
+        assert!(reg.is_empty());
+    }
+
+    #[test]
+    fn resources_of_lists_every_bound_resource() {
+        let reg = SessionRegistry::new();
+        for r in ["a", "b"] {
+            let (h, _rx) = SessionHandle::new();
+            reg.bind(full(&format!("u@example.org/{r}")), h);
+        }
+        let mut out = Vec::new();
+        reg.view()
+            .resources_of(&"u@example.org".parse().expect("valid"), &mut out);
+        out.sort();
+        assert_eq!(out, vec![full("u@example.org/a"), full("u@example.org/b")]);
+    }
+
+    #[test]
+    fn a_full_queue_refuses_instead_of_growing() {
+        let (h, _rx) = SessionHandle::new();
+        for _ in 0..OUTBOUND_QUEUE {
+            assert!(
+                h.try_send(Outbound::Stanza(Bytes::from_static(b"<x/>")))
+                    .is_ok()
+            );
+        }
+        assert!(
+            h.try_send(Outbound::Stanza(Bytes::from_static(b"<x/>")))
+                .is_err()
+        );
+    }
+}
