@@ -18,11 +18,11 @@
 pub mod c2s;
 pub mod cli;
 pub mod commands;
-pub mod router;
 pub mod config;
 pub mod context;
 pub mod data_dir;
 mod error;
+pub mod router;
 pub mod secret;
 pub mod storage;
 pub mod tls;

@@ -26,11 +26,11 @@ pub mod stanza;
 pub mod xml;
 
 pub use element::{Attribute, Element, Node};
-pub use jid::{BareJid, FullJid, Jid, JidError};
 pub use error::{
     ErrorParseError, ErrorText, ErrorType, StanzaCondition, StanzaError, StreamCondition,
     StreamError,
 };
+pub use jid::{BareJid, FullJid, Jid, JidError};
 pub use stanza::{
     InvalidStanza, IqType, MessageType, PresenceType, Stanza, StanzaKind, StanzaNs, StanzaType,
     StanzaViolation,

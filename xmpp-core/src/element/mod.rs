@@ -59,9 +59,10 @@ impl PartialEq for Element {
         self.name == other.name
             && self.ns == other.ns
             && self.attrs.len() == other.attrs.len()
-            && self.attrs.iter().all(|a| {
-                other.attr_ns(a.ns.as_str(), a.name.as_str()) == Some(a.value.as_str())
-            })
+            && self
+                .attrs
+                .iter()
+                .all(|a| other.attr_ns(a.ns.as_str(), a.name.as_str()) == Some(a.value.as_str()))
             && self.nodes == other.nodes
     }
 }

@@ -14,7 +14,10 @@ fn builder_and_accessors() {
     assert_eq!(el.ns(), "jabber:client");
     assert_eq!(el.attr("to"), Some("juliet@example.com"));
     assert_eq!(el.lang(), Some("en"));
-    assert_eq!(el.child_text("body", "jabber:client").as_deref(), Some("hi"));
+    assert_eq!(
+        el.child_text("body", "jabber:client").as_deref(),
+        Some("hi")
+    );
     assert!(el.get_child("body", "other").is_none());
 }
 
@@ -50,7 +53,10 @@ fn adjacent_text_merges() {
 fn serialises_namespaces_only_where_they_change() {
     let el = Element::new("message", "jabber:client")
         .with_child(Element::new("body", "jabber:client").with_text("x"))
-        .with_child(Element::new("active", "http://jabber.org/protocol/chatstates"))
+        .with_child(Element::new(
+            "active",
+            "http://jabber.org/protocol/chatstates",
+        ))
         .with_child(Element::new("plain", ""));
     assert_eq!(
         el.to_string(),

@@ -125,7 +125,13 @@ impl Element {
     /// This is how stream-level elements are written: `<stream:features>` inside a stream whose
     /// default namespace is `jabber:client`, so that clients which look for the conventional
     /// prefix find it.
-    pub fn write_prefixed(&self, out: &mut BytesMut, prefix: &str, declare: bool, default_ns: &str) {
+    pub fn write_prefixed(
+        &self,
+        out: &mut BytesMut,
+        prefix: &str,
+        declare: bool,
+        default_ns: &str,
+    ) {
         out.put_u8(b'<');
         out.put_slice(prefix.as_bytes());
         out.put_u8(b':');

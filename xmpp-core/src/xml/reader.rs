@@ -246,7 +246,11 @@ impl XmlReader {
         }
     }
 
-    fn handle_attribute(&mut self, (prefix, name): RawQName, value: String) -> Result<(), XmlError> {
+    fn handle_attribute(
+        &mut self,
+        (prefix, name): RawQName,
+        value: String,
+    ) -> Result<(), XmlError> {
         let limits = self.limits;
         let Some(head) = self.head.as_mut() else {
             return Err(XmlError::NotWellFormed(rxml::Error::InvalidSyntax(
@@ -272,7 +276,9 @@ impl XmlReader {
                 head.default_decl = Some(value);
             } else {
                 if name.as_str() == "xmlns" {
-                    return Err(XmlError::NotWellFormed(rxml::Error::ReservedNamespacePrefix));
+                    return Err(XmlError::NotWellFormed(
+                        rxml::Error::ReservedNamespacePrefix,
+                    ));
                 }
                 if head.prefix_decls.iter().any(|(p, _)| *p == name) {
                     return Err(XmlError::NotWellFormed(rxml::Error::DuplicateAttribute));
