@@ -145,3 +145,14 @@ fn take_and_retain_children() {
     el.retain_children(|c| c.name() != "b");
     assert_eq!(el.to_string(), "<a xmlns='u'>t<c/></a>");
 }
+
+#[test]
+fn elements_in_the_xml_namespace_use_its_prefix() {
+    // Regression: fuzz/artifacts/element_roundtrip/crash-8a11eac8….
+    for input in ["<xml:J/>", "<a xmlns='u'><xml:b x='1'><c/></xml:b></a>"] {
+        let el = parse(input);
+        let out = el.to_string();
+        assert_eq!(parse(&out), el, "{out}");
+    }
+    assert_eq!(parse("<xml:J/>").to_string(), "<xml:J/>");
+}

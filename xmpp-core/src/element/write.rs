@@ -110,6 +110,12 @@ impl Element {
     /// declaring its own namespace only when it differs. A stanza written into a stream whose
     /// default namespace is `jabber:client` passes that, and carries no `xmlns` of its own.
     pub fn write_in(&self, out: &mut BytesMut, parent_ns: &str) {
+        if self.ns() == XML_NS {
+            // `<xml:foo/>` is namespace-well-formed, but the XML namespace may never be declared
+            // as a default (found by the element_roundtrip fuzz target): use its fixed prefix.
+            self.write_prefixed(out, "xml", false, parent_ns);
+            return;
+        }
         out.put_u8(b'<');
         out.put_slice(self.name().as_bytes());
         if self.ns() != parent_ns {
