@@ -60,6 +60,47 @@ pub(crate) struct Session<S> {
     conn: XmppConn<S>,
     jid: String,
     mechanism: Mechanism,
+    times: PhaseTimes,
+}
+
+/// Where a login's time went: wall time per phase, from TCP connect to reflected presence.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PhaseTimes {
+    laps: [Duration; PhaseTimes::PHASES.len()],
+    last: Instant,
+}
+
+impl PhaseTimes {
+    /// The phases of a login, in order.
+    pub(crate) const PHASES: [Phase; 6] = [
+        Phase::Connect,
+        Phase::Tls,
+        Phase::Stream,
+        Phase::Sasl,
+        Phase::Bind,
+        Phase::Presence,
+    ];
+
+    fn start() -> Self {
+        Self {
+            laps: [Duration::ZERO; Self::PHASES.len()],
+            last: Instant::now(),
+        }
+    }
+
+    /// Adds the time since the last lap to `phase`.
+    fn lap(&mut self, phase: Phase) {
+        let now = Instant::now();
+        if let Some(i) = Self::PHASES.iter().position(|p| *p == phase) {
+            self.laps[i] += now - self.last;
+        }
+        self.last = now;
+    }
+
+    /// (phase, time spent in it), in login order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Phase, Duration)> + '_ {
+        Self::PHASES.into_iter().zip(self.laps)
+    }
 }
 
 /// Opens a TCP connection (no Nagle: stanzas are small and latency is measured).
@@ -81,9 +122,11 @@ pub(crate) async fn connect_and_login(
     user: &str,
     resource: &str,
 ) -> Result<Session<TcpStream>, Error> {
+    let mut times = PhaseTimes::start();
     let deadline = Instant::now() + config.timeout;
     let tcp = connect_tcp(addr, config.timeout).await?;
-    login(tcp, config, user, resource, deadline).await
+    times.lap(Phase::Connect);
+    login_timed(tcp, config, user, resource, deadline, times).await
 }
 
 async fn within<T>(
@@ -96,13 +139,25 @@ async fn within<T>(
         .map_err(|_| Error::Timeout(phase))?
 }
 
-/// The full login over an established byte stream.
+/// The full login over an established byte stream (tests drive it over in-memory streams).
+#[cfg(test)]
 pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     io: S,
     config: &LoginConfig,
     user: &str,
     resource: &str,
     deadline: Instant,
+) -> Result<Session<S>, Error> {
+    login_timed(io, config, user, resource, deadline, PhaseTimes::start()).await
+}
+
+async fn login_timed<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    config: &LoginConfig,
+    user: &str,
+    resource: &str,
+    deadline: Instant,
+    mut times: PhaseTimes,
 ) -> Result<Session<S>, Error> {
     let mut conn = match (config.tls_mode, &config.tls) {
         (TlsMode::Direct, Some((tls, name))) => XmppConn::new(
@@ -116,6 +171,7 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
         (TlsMode::Direct, None) => return Err(Error::Protocol("Direct TLS without a TLS config")),
         _ => XmppConn::new(Transport::Plain(io)),
     };
+    times.lap(Phase::Tls);
     let domain = config.domain.as_str();
 
     conn.open_stream(domain, Phase::Stream).await?;
@@ -142,12 +198,14 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
         if !answer.is("proceed", ns::TLS) {
             return Err(Error::Protocol("STARTTLS refused"));
         }
+        times.lap(Phase::Stream);
         conn = within(
             deadline,
             Phase::Tls,
             conn.starttls(tls.clone(), name.clone()),
         )
         .await?;
+        times.lap(Phase::Tls);
         conn.open_stream(domain, Phase::Stream).await?;
         features = within(
             deadline,
@@ -157,6 +215,7 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
         .await?;
     }
 
+    times.lap(Phase::Stream);
     let mechanism = within(
         deadline,
         Phase::Sasl,
@@ -164,6 +223,7 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
     )
     .await?;
 
+    times.lap(Phase::Sasl);
     conn.open_stream(domain, Phase::Bind).await?;
     let features = within(deadline, Phase::Bind, read_features(&mut conn, Phase::Bind)).await?;
     if !features.has_child("bind", ns::BIND) {
@@ -179,12 +239,15 @@ pub(crate) async fn login<S: AsyncRead + AsyncWrite + Unpin>(
         .await?;
     }
 
+    times.lap(Phase::Bind);
     let mut session = Session {
         conn,
         jid,
         mechanism,
+        times,
     };
     within(deadline, Phase::Presence, session.initial_presence()).await?;
+    session.times.lap(Phase::Presence);
     Ok(session)
 }
 
@@ -343,6 +406,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
     /// Our full JID, as bound.
     pub(crate) fn jid(&self) -> &str {
         &self.jid
+    }
+
+    /// Where the login's time went.
+    pub(crate) fn phase_times(&self) -> &PhaseTimes {
+        &self.times
     }
 
     /// The SASL mechanism the login used.

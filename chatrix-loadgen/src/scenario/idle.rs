@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{CpuReport, Ctx, ErrorTally, open_sessions, round};
+use super::{CpuReport, Ctx, ErrorTally, PhaseSummary, open_sessions, round, write_phases};
 use crate::client::Session;
 use crate::error::Error;
 use crate::stats::LatencySummary;
@@ -51,6 +51,7 @@ pub(crate) struct Report {
     pub(crate) tls: bool,
     pub(crate) open_wall_s: f64,
     pub(crate) login_latency: LatencySummary,
+    pub(crate) login_phases: Vec<PhaseSummary>,
     pub(crate) mechanisms: BTreeMap<&'static str, u64>,
     pub(crate) hold_s: f64,
     pub(crate) server_memory: Option<Memory>,
@@ -146,6 +147,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, o: IdleOptions) -> Report {
         tls,
         open_wall_s: round(open_wall.as_secs_f64(), 3),
         login_latency: opened.latency.summary(),
+        login_phases: opened.phases.summary(),
         mechanisms: opened.mechanisms,
         hold_s: o.hold.as_secs_f64(),
         server_memory,
@@ -216,6 +218,7 @@ impl std::fmt::Display for Report {
             self.hold_s
         )?;
         writeln!(f, "login latency:  {}", self.login_latency)?;
+        write_phases(f, &self.login_phases)?;
         for (m, n) in &self.mechanisms {
             writeln!(f, "mechanism:      {m} × {n}")?;
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::{CpuReport, Ctx, ErrorTally, round};
+use super::{CpuReport, Ctx, ErrorTally, PhaseHistograms, PhaseSummary, round, write_phases};
 use crate::error::Error;
 use crate::stats::{Histogram, LatencySummary};
 
@@ -25,6 +25,8 @@ pub(crate) struct Report {
     pub(crate) logins_per_s: f64,
     /// From TCP connect to our own presence coming back.
     pub(crate) latency: LatencySummary,
+    /// Where the login time went.
+    pub(crate) phases: Vec<PhaseSummary>,
     pub(crate) mechanisms: BTreeMap<&'static str, u64>,
     pub(crate) errors: ErrorTally,
     /// Errors while closing (the login itself counted as done).
@@ -40,6 +42,7 @@ pub(crate) struct Report {
 #[derive(Default)]
 struct Tally {
     latency: Histogram,
+    phases: PhaseHistograms,
     errors: ErrorTally,
     close_errors: ErrorTally,
     mechanisms: BTreeMap<&'static str, u64>,
@@ -68,6 +71,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, count: usize, max_duration: Option<Durati
                 match ctx.login(i).await {
                     Ok(session) => {
                         t.latency.record_duration(t0.elapsed());
+                        t.phases.record(session.phase_times());
                         *t.mechanisms
                             .entry(session.mechanism().as_str())
                             .or_default() += 1;
@@ -90,6 +94,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, count: usize, max_duration: Option<Durati
     for w in workers {
         if let Ok(t) = w.await {
             all.latency.merge(&t.latency);
+            all.phases.merge(&t.phases);
             all.errors.merge(t.errors);
             all.close_errors.merge(t.close_errors);
             for (m, n) in t.mechanisms {
@@ -114,6 +119,7 @@ pub(crate) async fn run(ctx: Arc<Ctx>, count: usize, max_duration: Option<Durati
         wall_s: round(wall.as_secs_f64(), 3),
         logins_per_s,
         latency: all.latency.summary(),
+        phases: all.phases.summary(),
         mechanisms: all.mechanisms,
         server_cpu_ms_per_login: cpu.server.as_ref().and_then(|c| per_login(c.cpu_ms)),
         loadgen_cpu_ms_per_login: cpu.loadgen.as_ref().and_then(|c| per_login(c.cpu_ms)),
@@ -132,6 +138,7 @@ impl std::fmt::Display for Report {
         )?;
         writeln!(f, "logins/s:       {:.1}", self.logins_per_s)?;
         writeln!(f, "login latency:  {}", self.latency)?;
+        write_phases(f, &self.phases)?;
         for (m, n) in &self.mechanisms {
             writeln!(f, "mechanism:      {m} × {n}")?;
         }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -77,6 +77,8 @@ pub(crate) struct Report {
 struct Shared {
     sent: AtomicU64,
     received: AtomicU64,
+    /// Sessions that have stopped sending (or failed).
+    senders_done: AtomicUsize,
 }
 
 /// How a session sends.
@@ -166,7 +168,8 @@ pub(crate) async fn run(ctx: Arc<Ctx>, o: MessageOptions) -> Report {
     tokio::time::sleep_until(send_until).await;
     let drain_until = Instant::now() + o.drain;
     while Instant::now() < drain_until
-        && shared.received.load(Ordering::Relaxed) < shared.sent.load(Ordering::Relaxed)
+        && (shared.senders_done.load(Ordering::Acquire) < senders
+            || shared.received.load(Ordering::Relaxed) < shared.sent.load(Ordering::Relaxed))
     {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -249,13 +252,17 @@ async fn converse(
             out.sent += 1;
         }
     }
+    let mut sending = true;
     while out.error.is_none() {
-        let sending = Instant::now() < plan.send_until;
-        if !sending {
+        if sending && Instant::now() >= plan.send_until {
+            // Sent the last one: tell the drain, which waits for every sender to get here.
+            sending = false;
             next_send = far;
+            shared.senders_done.fetch_add(1, Ordering::Release);
         }
         tokio::select! {
             _ = stop.changed() => break,
+            () = tokio::time::sleep_until(plan.send_until), if sending => {}
             r = s.recv() => {
                 let stanza = match r {
                     Ok(stanza) => stanza,
@@ -281,14 +288,14 @@ async fn converse(
                     out.received_in_window += 1;
                 }
                 shared.received.fetch_add(1, Ordering::Relaxed);
-                if matches!(plan.pace, Pace::Window(_)) && sending {
+                if matches!(plan.pace, Pace::Window(_)) && sending && now < plan.send_until {
                     match send_one(&mut s, &plan, &mut seq, &shared).await {
                         Ok(()) => out.sent += 1,
                         Err(e) => out.error = Some(e),
                     }
                 }
             }
-            () = tokio::time::sleep_until(next_send) => {
+            () = tokio::time::sleep_until(next_send), if sending && next_send < plan.send_until => {
                 if let Pace::Rate { interval, .. } = plan.pace {
                     out.max_lag = out.max_lag.max(Instant::now().saturating_duration_since(next_send));
                     next_send += interval;
@@ -299,6 +306,9 @@ async fn converse(
                 }
             }
         }
+    }
+    if sending {
+        shared.senders_done.fetch_add(1, Ordering::Release);
     }
     out.close_error = s.close(plan.close_timeout).await.err();
     out

@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::client::{LoginConfig, Session, connect_and_login};
+use crate::client::{LoginConfig, PhaseTimes, Session, connect_and_login};
 use crate::error::Error;
 use crate::server_probe::{CpuUsage, Probe, Sample};
 use crate::stats::Histogram;
@@ -156,6 +156,7 @@ pub(crate) struct Opened {
     /// (connection index, session), in no particular order.
     pub(crate) sessions: Vec<(usize, Session<TcpStream>)>,
     pub(crate) latency: Histogram,
+    pub(crate) phases: PhaseHistograms,
     pub(crate) errors: ErrorTally,
     pub(crate) mechanisms: BTreeMap<&'static str, u64>,
 }
@@ -178,6 +179,7 @@ pub(crate) async fn open_sessions(ctx: &Arc<Ctx>, count: usize) -> Opened {
                 match ctx.login(i).await {
                     Ok(s) => {
                         opened.latency.record_duration(t0.elapsed());
+                        opened.phases.record(s.phase_times());
                         *opened.mechanisms.entry(s.mechanism().as_str()).or_default() += 1;
                         opened.sessions.push((i, s));
                     }
@@ -199,6 +201,7 @@ pub(crate) async fn open_sessions(ctx: &Arc<Ctx>, count: usize) -> Opened {
         if let Ok(o) = w.await {
             all.sessions.extend(o.sessions);
             all.latency.merge(&o.latency);
+            all.phases.merge(&o.phases);
             all.errors.merge(o.errors);
             for (m, n) in o.mechanisms {
                 *all.mechanisms.entry(m).or_default() += n;
@@ -230,6 +233,74 @@ pub(crate) async fn close_sessions(
         }
     }
     errors
+}
+
+/// Login time per phase, over many logins.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PhaseHistograms(Vec<Histogram>);
+
+/// One phase's share of the login time.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PhaseSummary {
+    pub(crate) phase: &'static str,
+    pub(crate) mean_us: f64,
+    pub(crate) p50_us: f64,
+    pub(crate) p99_us: f64,
+}
+
+impl PhaseHistograms {
+    pub(crate) fn record(&mut self, times: &PhaseTimes) {
+        if self.0.is_empty() {
+            self.0 = vec![Histogram::new(); PhaseTimes::PHASES.len()];
+        }
+        for (h, (_, d)) in self.0.iter_mut().zip(times.iter()) {
+            h.record_duration(d);
+        }
+    }
+
+    pub(crate) fn merge(&mut self, other: &PhaseHistograms) {
+        if self.0.is_empty() {
+            self.0.clone_from(&other.0);
+            return;
+        }
+        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
+            mine.merge(theirs);
+        }
+    }
+
+    pub(crate) fn summary(&self) -> Vec<PhaseSummary> {
+        PhaseTimes::PHASES
+            .iter()
+            .zip(&self.0)
+            .map(|(p, h)| {
+                let s = h.summary();
+                PhaseSummary {
+                    phase: p.as_str(),
+                    mean_us: s.mean_us,
+                    p50_us: s.p50_us,
+                    p99_us: s.p99_us,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Writes phase summaries as one line each.
+pub(crate) fn write_phases(
+    f: &mut std::fmt::Formatter<'_>,
+    phases: &[PhaseSummary],
+) -> std::fmt::Result {
+    for p in phases {
+        writeln!(
+            f,
+            "  {:<9} mean {:>8.3} ms  p50 {:>8.3} ms  p99 {:>8.3} ms",
+            p.phase,
+            p.mean_us / 1000.0,
+            p.p50_us / 1000.0,
+            p.p99_us / 1000.0
+        )?;
+    }
+    Ok(())
 }
 
 /// Rounds to `digits` decimals (for readable JSON).
