@@ -71,20 +71,20 @@ fn bench(c: &mut Criterion) {
     let mut bytes = c.benchmark_group("stream-bytes");
     bytes.throughput(Throughput::Bytes(input.len() as u64));
     bytes.bench_function("rxml-raw-events", |b| {
-        b.iter(|| rxml_raw_events(black_box(&input)))
+        b.iter(|| rxml_raw_events(black_box(&input)));
     });
     bytes.bench_function("rxml-namespaced-events", |b| {
         b.iter(|| rxml_namespaced_events(black_box(&input)));
     });
     bytes.bench_function("framer-with-trees", |b| {
-        b.iter(|| framer_elements(black_box(&input)))
+        b.iter(|| framer_elements(black_box(&input)));
     });
     bytes.finish();
 
     let mut count = c.benchmark_group("stream-stanzas");
     count.throughput(Throughput::Elements(stanzas as u64));
     count.bench_function("framer-with-trees", |b| {
-        b.iter(|| framer_elements(black_box(&input)))
+        b.iter(|| framer_elements(black_box(&input)));
     });
     count.finish();
 }
