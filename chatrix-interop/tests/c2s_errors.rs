@@ -667,6 +667,28 @@ async fn unknown_iq_to_the_server_is_service_unavailable(server: Arc<TestServer>
     c.ping("still-alive").await;
 }
 
+/// RFC 6120 §7.7.2.2: a second login with the same full JID replaces the first, which is
+/// closed with `conflict`; stanzas to that JID then reach the new session.
+async fn same_resource_login_replaces_the_old_session_with_conflict(server: Arc<TestServer>) {
+    let mut first = Raw::login(&server, "alice", ALICE_PASSWORD, "phone").await;
+    let mut second = Raw::login(&server, "alice", ALICE_PASSWORD, "phone").await;
+    let error = first.expect_stream_error(StreamCondition::Conflict).await;
+    assert_eq!(
+        error.texts.first().map(|t| t.text.as_str()),
+        Some("replaced by a new connection")
+    );
+    second.ping("new-session").await;
+
+    let mut bob = Raw::login(&server, "bob", BOB_PASSWORD, "laptop").await;
+    bob.send(
+        "<message to='alice@localhost/phone' type='chat' id='to-new'><body>hi</body></message>",
+    )
+    .await;
+    let got = second.recv().await;
+    assert_eq!(got.attr("id"), Some("to-new"), "{got:?}");
+    assert_eq!(got.attr("from"), Some("bob@localhost/laptop"), "{got:?}");
+}
+
 /// `[limits] max_stanza_bytes = 4096`: a bigger stanza ends the stream with
 /// `policy-violation` while it is still being read, and is delivered to nobody.
 async fn oversized_stanza_is_policy_violation(server: Arc<TestServer>) {
@@ -741,5 +763,6 @@ on_both_backends!(
     unknown_user_gets_a_stable_well_formed_salt => "",
     spoofed_from_is_invalid_from => "",
     unknown_iq_to_the_server_is_service_unavailable => "",
+    same_resource_login_replaces_the_old_session_with_conflict => "",
     oversized_stanza_is_policy_violation => "[limits]\nmax_stanza_bytes = 4096\n",
 );
