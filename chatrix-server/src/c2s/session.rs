@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use xmpp_core::router::Action;
@@ -25,6 +25,32 @@ use crate::router::{Outbound, SessionHandle};
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 4096;
+
+thread_local! {
+    /// One read buffer per worker thread instead of one per connection: an idle session then
+    /// holds no buffer at all (the memory target is per idle session).
+    static READ_BUF: std::cell::RefCell<Box<[u8; READ_CHUNK]>> =
+        std::cell::RefCell::new(Box::new([0; READ_CHUNK]));
+}
+
+/// Reads what the socket has into a fresh `Bytes`, through the thread's shared buffer. The
+/// buffer is borrowed only inside one poll, so a task moving between threads is fine.
+async fn read_some<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<Bytes> {
+    std::future::poll_fn(|cx| {
+        READ_BUF.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            let mut read_buf = tokio::io::ReadBuf::new(&mut buf[..]);
+            match std::pin::Pin::new(&mut *stream).poll_read(cx, &mut read_buf) {
+                std::task::Poll::Ready(Ok(())) => {
+                    std::task::Poll::Ready(Ok(Bytes::copy_from_slice(read_buf.filled())))
+                }
+                std::task::Poll::Ready(Err(e)) => std::task::Poll::Ready(Err(e)),
+                std::task::Poll::Pending => std::task::Poll::Pending,
+            }
+        })
+    })
+    .await
+}
 
 /// Why the driver loop stopped.
 enum Exit {
@@ -44,6 +70,8 @@ struct Session {
     handle: SessionHandle,
     inbox: mpsc::Receiver<Outbound>,
     bound: Option<FullJid>,
+    /// Whether input arrived since the connection last released its temporaries.
+    had_input: bool,
 }
 
 /// Serves a connection on a STARTTLS listener: plaintext first, TLS after `<starttls/>`.
@@ -62,7 +90,13 @@ pub(crate) async fn serve_starttls(
     let domain = session.conn.domain().map(str::to_owned);
     let upgraded = tokio::time::timeout(
         TLS_HANDSHAKE_TIMEOUT,
-        tls::accept_starttls(&session.shared.ctx, tcp, domain.as_deref()),
+        // Boxed: the handshake's state is large and needed only briefly; unboxed it would
+        // enlarge every session's task for its whole life.
+        Box::pin(tls::accept_starttls(
+            &session.shared.ctx,
+            tcp,
+            domain.as_deref(),
+        )),
     )
     .await;
     let Ok(Ok((mut stream, bindings))) = upgraded else {
@@ -83,8 +117,11 @@ pub(crate) async fn serve_direct_tls(
     tcp: TcpStream,
     peer: SocketAddr,
 ) {
-    let accepted =
-        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls::accept_direct(&shared.ctx, tcp)).await;
+    let accepted = tokio::time::timeout(
+        TLS_HANDSHAKE_TIMEOUT,
+        Box::pin(tls::accept_direct(&shared.ctx, tcp)),
+    )
+    .await;
     let Ok(Ok((mut stream, bindings))) = accepted else {
         tracing::debug!(%peer, "Direct TLS handshake failed");
         return;
@@ -116,6 +153,7 @@ impl Session {
             handle,
             inbox,
             bound: None,
+            had_input: false,
         }
     }
 
@@ -124,7 +162,6 @@ impl Session {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let mut read_buf = vec![0u8; READ_CHUNK];
         loop {
             // Everything the connection has to say, then everything it has to write.
             while let Some(event) = self.conn.poll_event() {
@@ -148,15 +185,19 @@ impl Session {
                 continue;
             }
 
+            if std::mem::take(&mut self.had_input) {
+                // About to wait: an idle session keeps no buffers it does not need.
+                self.conn.release_temporaries();
+                if self.unread.is_empty() {
+                    self.unread = BytesMut::new();
+                }
+            }
             let deadline = self.conn.poll_timeout();
             tokio::select! {
-                read = stream.read(&mut read_buf) => {
+                read = read_some(stream) => {
                     match read {
-                        Ok(0) | Err(_) => self.conn.handle_peer_eof(),
-                        Ok(n) => {
-                            let data = Bytes::copy_from_slice(&read_buf[..n]);
-                            self.feed(&data);
-                        }
+                        Ok(data) if !data.is_empty() => self.feed(&data),
+                        Ok(_) | Err(_) => self.conn.handle_peer_eof(),
                     }
                 }
                 item = self.inbox.recv() => match item {
@@ -177,6 +218,7 @@ impl Session {
     }
 
     fn feed(&mut self, data: &[u8]) {
+        self.had_input = true;
         let mut rest = data;
         self.conn.handle_input(&mut rest, Instant::now());
         if !rest.is_empty() {

@@ -398,6 +398,18 @@ impl Connection {
 
     // --- Helpers for the driver ------------------------------------------------------------
 
+    /// Gives back memory that only active streams need: the parser's scratch buffers and the
+    /// spare capacity of the output buffer. For a driver about to wait on an idle socket; the
+    /// buffers come back on the next input or output.
+    pub fn release_temporaries(&mut self) {
+        self.framer.release_temporaries();
+        if self.out.is_empty() {
+            // After `split()` the empty buffer still owns the spare capacity of the whole
+            // allocation the written bytes came from; drop it rather than keep it while idle.
+            self.out = BytesMut::new();
+        }
+    }
+
     /// A random resourcepart for a client that asked for none (RFC 6120 §7.6.2.1), from the
     /// connection's random source.
     pub fn generate_resource(&mut self) -> Result<String, RngError> {
