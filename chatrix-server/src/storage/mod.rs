@@ -11,6 +11,7 @@
 
 mod accounts;
 mod postgres;
+mod shared;
 mod sqlite;
 mod url;
 

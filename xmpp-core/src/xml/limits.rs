@@ -33,6 +33,22 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Limits for re-reading XML this crate wrote itself: no caps on size, attributes or
+    /// declarations, since the writer may legitimately exceed what the input was held to (a
+    /// prefix declared once on an ancestor is declared again where it is used). Depth and
+    /// token length stay as given.
+    #[must_use]
+    pub fn for_own_output(self) -> Self {
+        Self {
+            max_element_bytes: usize::MAX,
+            max_attributes: usize::MAX,
+            max_namespace_declarations: usize::MAX,
+            ..self
+        }
+    }
+}
+
 /// Which limit a peer exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
