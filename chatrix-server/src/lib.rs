@@ -25,6 +25,7 @@ mod error;
 pub mod router;
 pub mod secret;
 pub mod storage;
+pub mod testing;
 pub mod tls;
 
 pub use config::Config;

@@ -185,72 +185,7 @@ impl Database {
 
 /// Fresh PostgreSQL databases, as in `chatrix-server/tests/storage.rs`.
 pub(crate) mod pg {
-    use ring::rand::{SecureRandom as _, SystemRandom};
-    use sqlx::Connection as _;
-
-    /// A database made for one test.
-    pub(crate) struct TestDatabase {
-        admin_url: String,
-        name: String,
-        pub(crate) url: String,
-    }
-
-    impl TestDatabase {
-        pub(crate) async fn create(admin_url: &str) -> Self {
-            let mut random = [0u8; 8];
-            SystemRandom::new()
-                .fill(&mut random)
-                .unwrap_or_else(|_| panic!("random"));
-            let suffix = random.iter().fold(String::new(), |mut s, b| {
-                use std::fmt::Write as _;
-                let _ = write!(s, "{b:02x}");
-                s
-            });
-            let name = format!("chatrix_interop_{suffix}");
-            let mut admin = sqlx::PgConnection::connect(admin_url)
-                .await
-                .unwrap_or_else(|e| panic!("connect to {}: {e}", super::PG_URL_VAR));
-            // The name is ours: lowercase letters, digits and underscores only.
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut admin)
-                .await
-                .unwrap_or_else(|e| panic!("create database {name}: {e}"));
-            let _ = admin.close().await;
-            Self {
-                admin_url: admin_url.to_owned(),
-                url: with_database(admin_url, &name),
-                name,
-            }
-        }
-
-        pub(crate) async fn drop_database(self) {
-            let Ok(mut admin) = sqlx::PgConnection::connect(&self.admin_url).await else {
-                eprintln!("could not drop test database {}", self.name);
-                return;
-            };
-            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-            if let Err(e) = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .execute(&mut admin)
-                .await
-            {
-                eprintln!("could not drop test database {}: {e}", self.name);
-            }
-            let _ = admin.close().await;
-        }
-    }
-
-    /// `postgres://user@host:port/db?x=y` with `db` replaced by `name`.
-    fn with_database(url: &str, name: &str) -> String {
-        let (base, query) = match url.find('?') {
-            Some(i) => url.split_at(i),
-            None => (url, ""),
-        };
-        let authority_start = base.find("://").map_or(0, |i| i + 3);
-        let path_start = base[authority_start..]
-            .find('/')
-            .map_or(base.len(), |i| authority_start + i);
-        format!("{}/{name}{query}", &base[..path_start])
-    }
+    pub(crate) use chatrix_server::testing::TestDatabase;
 }
 
 /// What one run of `tokio-xmpp-client` printed.
