@@ -245,9 +245,33 @@ impl Router {
             StanzaKind::Message => {
                 bounce(sender, stanza, StanzaCondition::ServiceUnavailable, actions);
             }
-            // Presence to the server: nothing to do until rosters and directed presence exist.
-            StanzaKind::Presence => {}
+            // A probe or directed available presence to the domain learns the server's presence,
+            // with its XEP-0115 caps, so clients can discover its features without a disco round
+            // trip when the hash is cached.
+            StanzaKind::Presence => {
+                if matches!(
+                    stanza.presence_type(),
+                    Some(PresenceType::Available | PresenceType::Probe)
+                ) && let Some(presence) = self.server_presence(sender, stanza)
+                {
+                    actions.push(Action::Deliver {
+                        to: sender.clone(),
+                        stanza: presence,
+                    });
+                }
+            }
         }
+    }
+}
+
+impl Router {
+    fn server_presence(&self, sender: &FullJid, to_server: &Stanza) -> Option<Stanza> {
+        let domain = to_server.to()?.as_str();
+        let presence = crate::Element::new("presence", to_server.ns().namespace())
+            .with_attr("from", domain)
+            .with_attr("to", sender.as_str())
+            .with_child(self.info.caps_element());
+        Stanza::from_element(presence).ok()
     }
 }
 

@@ -329,3 +329,33 @@ fn messages_to_the_server_are_bounced() {
         StanzaCondition::ServiceUnavailable
     );
 }
+
+#[test]
+fn a_probe_to_the_server_is_answered_with_its_presence_and_caps() {
+    let r = router();
+    for xml in [
+        "<presence xmlns='jabber:client' type='probe' to='example.org'/>",
+        "<presence xmlns='jabber:client' to='example.org'/>",
+    ] {
+        let actions = r.route_from_client(
+            &full("alice@example.org/phone"),
+            stanza(xml),
+            &online(),
+            now(),
+        );
+        let (to, presence) = only_delivery(&actions);
+        assert_eq!(to.as_str(), "alice@example.org/phone");
+        assert_eq!(presence.from().map(Jid::as_str), Some("example.org"));
+        assert_eq!(presence.presence_type(), Some(PresenceType::Available));
+        let caps = presence.element().get_child("c", ns::CAPS).expect("caps");
+        assert_eq!(caps, &r.info().caps_element());
+    }
+    // Unavailable presence to the server is just absorbed.
+    let actions = r.route_from_client(
+        &full("alice@example.org/phone"),
+        stanza("<presence xmlns='jabber:client' type='unavailable' to='example.org'/>"),
+        &online(),
+        now(),
+    );
+    assert_eq!(actions, vec![]);
+}
