@@ -1,5 +1,5 @@
 //! The one XML entry point: rxml's tokenizer with Chatrix's limits, and the builder that turns
-//! its events into [`Element`](crate::Element) trees.
+//! its events into [`Element`] trees.
 //!
 //! Every place that reads XML (c2s and s2s streams, WebSocket messages, XML stored in a
 //! database) goes through [`XmlReader`], so the restricted-XML rules of RFC 6120 §11 and the
