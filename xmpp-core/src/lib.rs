@@ -21,6 +21,7 @@ pub mod element;
 pub mod error;
 pub mod jid;
 pub mod ns;
+pub mod roster;
 pub mod router;
 pub mod stanza;
 pub mod xml;
