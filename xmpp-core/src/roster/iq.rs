@@ -182,3 +182,43 @@ pub fn handle_roster_set(
     item.groups = set.groups;
     Ok(RosterChange::Put(item))
 }
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn set_errors_convert() {
+        use crate::error::ErrorType;
+        let e = StanzaError::from(RosterSetError::NotInRoster);
+        assert_eq!(
+            (e.condition, e.error_type),
+            (StanzaCondition::ItemNotFound, ErrorType::Cancel)
+        );
+        let e = StanzaError::from(RosterSetError::Forbidden);
+        assert_eq!(
+            (e.condition, e.error_type),
+            (StanzaCondition::Forbidden, ErrorType::Auth)
+        );
+        let e = StanzaError::from(RosterSetError::from(ItemError::EmptyGroup));
+        assert_eq!(
+            (e.condition, e.error_type),
+            (StanzaCondition::NotAcceptable, ErrorType::Modify)
+        );
+    }
+
+    #[test]
+    fn remove_of_missing_item_keeps_version() {
+        let mut roster = Roster::new();
+        let jid = match BareJid::new("a@example.com") {
+            Ok(j) => j,
+            Err(e) => panic!("{e}"),
+        };
+        let change = RosterChange::Remove {
+            removed: RosterItem::new(jid),
+            send_unsubscribe: false,
+            send_unsubscribed: false,
+        };
+        assert_eq!(change.apply(&mut roster), RosterVersion::INITIAL);
+    }
+}

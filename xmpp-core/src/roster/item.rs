@@ -438,3 +438,84 @@ impl Roster {
         query
     }
 }
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn bare(s: &str) -> BareJid {
+        match BareJid::new(s) {
+            Ok(j) => j,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn subscription_attr_round_trip() {
+        for s in [
+            Subscription::None,
+            Subscription::To,
+            Subscription::From,
+            Subscription::Both,
+            Subscription::Remove,
+        ] {
+            assert_eq!(Subscription::from_attr(s.as_str()), Some(s));
+        }
+        assert_eq!(Subscription::from_attr("None"), None);
+        assert_eq!(Subscription::default(), Subscription::None);
+    }
+
+    #[test]
+    fn add_group_keeps_order_and_uniqueness() {
+        let mut item = RosterItem::new(bare("a@example.com"));
+        assert!(item.add_group("b"));
+        assert!(item.add_group("a"));
+        assert!(!item.add_group("b"));
+        assert_eq!(item.groups, ["b", "a"]);
+    }
+
+    #[test]
+    fn roster_from_parts_and_query() {
+        let items = [
+            RosterItem::new(bare("b@example.com")),
+            RosterItem::new(bare("a@example.com")),
+        ];
+        let roster = Roster::from_parts(RosterVersion::new(9), items);
+        assert_eq!(roster.len(), 2);
+        assert_eq!(roster.version(), RosterVersion::new(9));
+        let q = roster.to_query(true);
+        assert_eq!(q.attr("ver"), Some("9"));
+        let jids: Vec<&str> = q.children().filter_map(|c| c.attr("jid")).collect();
+        assert_eq!(jids, ["a@example.com", "b@example.com"], "ordered by JID");
+        assert_eq!(roster.to_query(false).attr("ver"), None);
+        assert_eq!(roster.state(&bare("c@example.com")), State::NONE);
+    }
+
+    #[test]
+    fn every_error_has_its_condition() {
+        use StanzaCondition as C;
+        for (e, c) in [
+            (ItemError::NotAQuery, C::BadRequest),
+            (ItemError::NotAnItem, C::BadRequest),
+            (ItemError::ItemCount(2), C::BadRequest),
+            (ItemError::MissingJid, C::BadRequest),
+            (
+                ItemError::InvalidJid(JidError::EmptyDomain),
+                C::JidMalformed,
+            ),
+            (ItemError::UnknownSubscription("x".into()), C::BadRequest),
+            (ItemError::UnknownAsk("x".into()), C::BadRequest),
+            (ItemError::InvalidApproved("x".into()), C::BadRequest),
+            (ItemError::DuplicateGroup("g".into()), C::BadRequest),
+            (ItemError::EmptyGroup, C::NotAcceptable),
+            (ItemError::NameTooLong(2000), C::NotAcceptable),
+            (ItemError::GroupTooLong(2000), C::NotAcceptable),
+            (ItemError::TooManyGroups, C::NotAcceptable),
+        ] {
+            assert_eq!(e.condition(), c, "{e}");
+            let se = StanzaError::from(e);
+            assert_eq!(se.condition, c);
+            assert_eq!(se.texts.len(), 1);
+        }
+    }
+}

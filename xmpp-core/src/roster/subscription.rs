@@ -14,6 +14,13 @@
 //!   of being delivered, and `approved` is spent. An `unsubscribed` from the user cancels a
 //!   pre-approval (§3.4: the server removes it). `approved` is cleared whenever the contact
 //!   gains a subscription to the user, where it no longer means anything (§2.1.2.1).
+//! - Where the tables come from: the rows of A.3.1–A.3.4 and the state changes of A.2.3 and
+//!   A.2.4 were checked against copies of the tables quoted in other XMPP implementations
+//!   (the A.2.3/A.2.4 ones from RFC 3921, which has the same rows minus pre-approval). The
+//!   rows of A.2.1 and A.2.2 ("route: yes" in every state, so that a contact whose server lost
+//!   track resynchronises) and the three "pre-approved" rows of A.2.3 are from memory of RFC
+//!   6121; the footnote texts of A.3.1 (auto-reply `subscribed`) and A.3.2 (here: send
+//!   `unavailable`, from §3.3.3) likewise.
 //! - A roster push (RFC 6121 §2.1.6) is needed exactly when what a client sees of the item
 //!   changes: `subscription`, `ask` or `approved`. "Pending In" is the server's own memory
 //!   (§3.1.3: the request is re-delivered at the next login) and is never shown in the roster.
