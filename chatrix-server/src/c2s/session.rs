@@ -19,10 +19,13 @@ use xmpp_stream::c2s::{Connection, ConnectionConfig, Event};
 
 use super::shared::Shared;
 use super::tls;
-use crate::router::{Outbound, SessionHandle};
+use crate::router::{Outbound, RegistryView, SessionHandle};
 
 /// How long a TLS handshake may take before the connection is dropped.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one write to a client may block. A client that stops reading must not park its
+/// session task forever (its keep-alive timer cannot fire while the task waits on a write).
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 4096;
 
@@ -205,8 +208,7 @@ impl Session {
                     Some(Outbound::Stanza(bytes))
                         if self.conn.jid().is_some() && !self.conn.is_closed() =>
                     {
-                        stream.write_all(&bytes).await?;
-                        stream.flush().await?;
+                        write_bytes(stream, &bytes).await?;
                     }
                     Some(Outbound::Close(error)) => self.conn.close(*error),
                     // A stanza for a session that is no longer bound, or no sender left.
@@ -325,27 +327,34 @@ impl Session {
                 return;
             }
         };
-        let actions = {
-            let view = self.shared.sessions.view();
-            self.shared
-                .router
-                .route_from_client(&sender, stanza, &view, SystemTime::now())
-        };
+        // One view of the registry for routing and for finding the recipients' channels: the
+        // read lock is taken once per stanza. Delivery only queues, so it never waits under it.
+        let shared = Arc::clone(&self.shared);
+        let view = shared.sessions.view();
+        let actions = shared
+            .router
+            .route_from_client(&sender, stanza, &view, SystemTime::now());
         for action in actions {
             match action {
-                Action::Deliver { to, stanza } => self.deliver(&sender, &to, &stanza),
+                Action::Deliver { to, stanza } => self.deliver(&view, &sender, &to, &stanza),
                 Action::CloseSender(error) => self.conn.close(error),
                 _ => {}
             }
         }
     }
 
-    fn deliver(&mut self, sender: &FullJid, to: &FullJid, stanza: &Stanza) {
+    fn deliver(
+        &mut self,
+        view: &RegistryView<'_>,
+        sender: &FullJid,
+        to: &FullJid,
+        stanza: &Stanza,
+    ) {
         if to == sender {
             let _ = self.conn.send_stanza(stanza);
             return;
         }
-        let handle = self.shared.sessions.view().handle(to);
+        let handle = view.handle(to);
         let mut bytes = BytesMut::with_capacity(256);
         stanza
             .element()
@@ -373,15 +382,21 @@ async fn flush<S: AsyncWrite + Unpin>(
     conn: &mut Connection,
     stream: &mut S,
 ) -> std::io::Result<()> {
-    let mut wrote = false;
     while let Some(bytes) = conn.poll_transmit() {
-        stream.write_all(&bytes).await?;
-        wrote = true;
-    }
-    if wrote {
-        stream.flush().await?;
+        write_bytes(stream, &bytes).await?;
     }
     Ok(())
+}
+
+/// Writes and flushes `bytes` (tokio-rustls encrypts on flush), within [`WRITE_TIMEOUT`].
+async fn write_bytes<S: AsyncWrite + Unpin>(stream: &mut S, bytes: &[u8]) -> std::io::Result<()> {
+    let write = async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    };
+    tokio::time::timeout(WRITE_TIMEOUT, write)
+        .await
+        .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
