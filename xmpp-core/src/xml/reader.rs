@@ -82,10 +82,10 @@ struct Scope {
 }
 
 /// A start tag being read: kept raw until `>` so declarations after the name apply to it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct PendingHead {
     prefix: Option<NcName>,
-    name: Option<NcName>,
+    name: NcName,
     attrs: Vec<(Option<NcName>, NcName, String)>,
     default_decl: Option<String>,
     prefix_decls: Vec<(NcName, String)>,
@@ -211,8 +211,10 @@ impl XmlReader {
                 }
                 self.head = Some(PendingHead {
                     prefix,
-                    name: Some(name),
-                    ..PendingHead::default()
+                    name,
+                    attrs: Vec::new(),
+                    default_decl: None,
+                    prefix_decls: Vec::new(),
                 });
                 Ok(None)
             }
@@ -354,11 +356,11 @@ impl XmlReader {
                 value,
             });
         }
-        let Some(name) = head.name else {
-            return Err(XmlError::NotWellFormed(rxml::Error::InvalidSyntax(
-                "start tag without a name",
-            )));
-        };
-        Ok(XmlEvent::Start { ns, name, attrs })
+
+        Ok(XmlEvent::Start {
+            ns,
+            name: head.name,
+            attrs,
+        })
     }
 }
