@@ -10,6 +10,9 @@
 //! - [`Stanza`]: the `message` / `presence` / `iq` envelope with the RFC 6120 rules, in
 //!   `jabber:client`, `jabber:server` and `jabber:component:accept`.
 //! - [`StanzaError`] and [`StreamError`]: RFC 6120 §8.3 and §4.9.3, to and from XML.
+//! - [`roster`] and [`im`]: the rules of RFC 6121 (rosters, subscriptions, presence, delivery
+//!   to a bare JID, offline storage), as pure functions the server wires to its sessions and
+//!   storage.
 //!
 //! What it is not for: sockets, TLS, SASL or stream negotiation (see `xmpp-stream` and
 //! `xmpp-sasl`), nor typed models of every XEP payload. Payloads the server does not act on
@@ -19,6 +22,7 @@
 pub mod datetime;
 pub mod element;
 pub mod error;
+pub mod im;
 pub mod jid;
 pub mod ns;
 pub mod roster;

@@ -82,6 +82,16 @@ pub const TIME: &str = "urn:xmpp:time";
 pub const LAST: &str = "jabber:iq:last";
 /// Blocking command (XEP-0191).
 pub const BLOCKING: &str = "urn:xmpp:blocking";
+/// Roster versioning stream feature (RFC 6121 §2.6.1; the `ver` element of XEP-0237).
+pub const ROSTER_VER_FEATURE: &str = "urn:xmpp:features:rosterver";
+/// Subscription pre-approval stream feature (RFC 6121 §3.4; the `sub` element).
+pub const PRE_APPROVAL_FEATURE: &str = "urn:xmpp:features:pre-approval";
+/// Offline message storage, a service discovery feature rather than a namespace (XEP-0160).
+pub const MSGOFFLINE: &str = "msgoffline";
+/// Flexible offline message retrieval (XEP-0013); named for reference, not implemented.
+pub const OFFLINE: &str = "http://jabber.org/protocol/offline";
+/// User nickname (XEP-0172), which travels with a subscription request.
+pub const NICK: &str = "http://jabber.org/protocol/nick";
 
 /// Namespaces common enough in stanzas that sharing one static copy saves an allocation each
 /// time a peer declares them. Ordered roughly by how often they occur.

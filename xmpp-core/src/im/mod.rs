@@ -1,0 +1,22 @@
+//! The instant-messaging rules of RFC 6121 that the server wires: delivery to a bare JID and
+//! offline storage. Sans-IO: no sockets, no clock, no storage.
+//!
+//! What it is for: deciding. Each function takes what the server already knows (the
+//! availability of an account's resources, a stanza) and says what to do, or builds the
+//! stanza to send. The rules and the choices made where the RFC leaves one are written down
+//! here, next to the code and its tests, and summarised in `docs/im-core.md`.
+//!
+//! - [`delivery`]: where a message or presence addressed to a local bare JID goes
+//!   (RFC 6121 §8.5.2).
+//! - [`offline`]: which messages are worth storing for later (XEP-0160, XEP-0334, XEP-0085),
+//!   and the `<delay/>` they get when delivered (XEP-0203).
+//!
+//! What it is not for: the session table, locks, storage, timers or the order in which the
+//! server does things; those are the server's (`chatrix-server`'s `im` module and the
+//! router). Roster items and the subscription state machine are in [`crate::roster`].
+
+pub mod delivery;
+pub mod offline;
+
+pub use delivery::{Availability, BareDelivery, message_to_bare, presence_to_bare};
+pub use offline::{OFFLINE_REASON, is_storable, stamp_delay};
