@@ -1,15 +1,23 @@
-//! The instant-messaging rules of RFC 6121 that the server wires: delivery to a bare JID and
-//! offline storage. Sans-IO: no sockets, no clock, no storage.
+//! The instant-messaging rules of RFC 6121 that the server wires: delivery to a bare JID,
+//! offline storage, presence handling and shared roster groups. Sans-IO: no sockets, no
+//! clock, no storage.
 //!
 //! What it is for: deciding. Each function takes what the server already knows (the
-//! availability of an account's resources, a stanza) and says what to do, or builds the
-//! stanza to send. The rules and the choices made where the RFC leaves one are written down
-//! here, next to the code and its tests, and summarised in `docs/im-core.md`.
+//! availability of an account's resources, a stanza, a roster, the shared groups) and says
+//! what to do, or builds the stanza to send. The rules and the choices made where the RFC
+//! leaves one are written down here, next to the code and its tests, and summarised in
+//! `docs/im-core.md`.
 //!
 //! - [`delivery`]: where a message or presence addressed to a local bare JID goes
 //!   (RFC 6121 §8.5.2).
 //! - [`offline`]: which messages are worth storing for later (XEP-0160, XEP-0334, XEP-0085),
 //!   and the `<delay/>` they get when delivered (XEP-0203).
+//! - [`presence`]: what a client's presence asks for, its priority, and the presence stanzas
+//!   the server builds (RFC 6121 §3, §4).
+//! - [`shared`]: shared roster groups, merged into the roster a client sees.
+//!
+//! The most used items are re-exported here; the builders of [`presence`] and
+//! [`shared::merge`] keep their module path, which says what they build.
 //!
 //! What it is not for: the session table, locks, storage, timers or the order in which the
 //! server does things; those are the server's (`chatrix-server`'s `im` module and the
@@ -17,6 +25,10 @@
 
 pub mod delivery;
 pub mod offline;
+pub mod presence;
+pub mod shared;
 
 pub use delivery::{Availability, BareDelivery, message_to_bare, presence_to_bare};
 pub use offline::{OFFLINE_REASON, is_storable, stamp_delay};
+pub use presence::ClientPresence;
+pub use shared::{SharedContact, shared_contacts};
