@@ -4,16 +4,23 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chatrix_server::storage::{
-    AccountJid, Backend, DatabaseUrl, Storage, StorageError, StorageOptions,
+    AccountJid, Backend, DatabaseUrl, OfflineStored, Storage, StorageError, StorageOptions,
 };
+use xmpp_core::BareJid;
+use xmpp_core::roster::{RosterItem, RosterStore, RosterVersion, Subscription};
 use xmpp_sasl::{FixedRng, ScramHash, StoredCredentials};
 
 const PG_URL_VAR: &str = "CHATRIX_TEST_PG_URL";
 
 fn account(s: &str) -> AccountJid {
     AccountJid::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+fn bare(s: &str) -> BareJid {
+    BareJid::new(s).unwrap_or_else(|e| panic!("{s}: {e}"))
 }
 
 fn credentials(password: &str, seed: u64) -> Vec<StoredCredentials> {
@@ -378,6 +385,526 @@ mod scenarios {
             &s.set_credentials(&alice, &credentials("pw", 3)).await
         ));
         assert!(backend(&s.delete_account(&alice).await));
+        let romeo = bare("romeo@example.net");
+        assert!(backend(&s.roster(&alice).await.map(|_| ())));
+        assert!(backend(
+            &s.put_roster_item(&alice, &RosterItem::new(romeo.clone()))
+                .await
+                .map(|_| ())
+        ));
+        assert!(backend(
+            &s.remove_roster_item(&alice, &romeo).await.map(|_| ())
+        ));
+        assert!(backend(&s.presence_publishers(&romeo).await.map(|_| ())));
+        assert!(backend(
+            &s.store_offline(&alice, "<m/>", SystemTime::now(), 10)
+                .await
+                .map(|_| ())
+        ));
+        assert!(backend(&s.offline_messages(&alice).await.map(|_| ())));
+    }
+
+    /// Makes accounts with one throwaway password.
+    async fn accounts(s: &Storage, jids: &[&str]) -> Vec<AccountJid> {
+        let records = credentials("pw", 1);
+        let mut out = Vec::new();
+        for jid in jids {
+            let a = account(jid);
+            s.create_account(&a, &records)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            out.push(a);
+        }
+        out
+    }
+
+    async fn put(s: &Storage, owner: &AccountJid, item: &RosterItem) -> RosterVersion {
+        s.put_roster_item(owner, item)
+            .await
+            .unwrap_or_else(|e| panic!("put {}: {e}", item.jid))
+    }
+
+    async fn version(s: &Storage, owner: &AccountJid) -> RosterVersion {
+        s.roster(owner)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .version()
+    }
+
+    /// Rows of `table` for the account alice@example.org, read with SQL (to see what
+    /// cascades left behind, including rows no API returns).
+    async fn alice_rows(s: &Storage, table: &str, domain: &str, localpart: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {domain} = $1 AND {localpart} = $2");
+        let sql = sqlx::AssertSqlSafe(sql);
+        let n: Result<(i64,), sqlx::Error> = match s {
+            Storage::Sqlite(b) => {
+                sqlx::query_as(sql)
+                    .bind("example.org")
+                    .bind("alice")
+                    .fetch_one(b.pool())
+                    .await
+            }
+            Storage::Postgres(b) => {
+                sqlx::query_as(sql)
+                    .bind("example.org")
+                    .bind("alice")
+                    .fetch_one(b.pool())
+                    .await
+            }
+        };
+        n.unwrap_or_else(|e| panic!("{table}: {e}")).0
+    }
+
+    pub(crate) async fn roster_items_round_trip(s: Storage) {
+        let [alice, _] = &accounts(&s, &["alice@example.org", "bob@example.org"]).await[..] else {
+            unreachable!()
+        };
+        let empty = s.roster(alice).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(empty.is_empty());
+        assert_eq!(empty.version(), RosterVersion::INITIAL);
+        assert_eq!(s.roster_len(alice).await.ok(), Some(0));
+
+        // Every field, unicode in the name and the groups, groups in the client's order.
+        let mut romeo = RosterItem::new(bare("Romeo@Example.NET"));
+        romeo.name = Some("Ромео 🌹 «Montague»".to_owned());
+        romeo.groups = ["Друзья", "zeta", "Ａｌｐｈａ", "alpha", "家族"]
+            .map(str::to_owned)
+            .to_vec();
+        romeo.subscription = Subscription::Both;
+        romeo.ask = true;
+        romeo.approved = true;
+        romeo.pending_in = true;
+        put(&s, alice, &romeo).await;
+        // One item per subscription state, flags off.
+        let mut others = Vec::new();
+        for (jid, sub) in [
+            ("none@example.net", Subscription::None),
+            ("to@example.net", Subscription::To),
+            ("from@example.net", Subscription::From),
+            ("example.com", Subscription::Both),
+        ] {
+            let mut item = RosterItem::new(bare(jid));
+            item.subscription = sub;
+            put(&s, alice, &item).await;
+            others.push(item);
+        }
+
+        // The contact is stored normalised: any spelling finds it.
+        let got = s
+            .roster_item(alice, &bare("romeo@example.net"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got.as_ref(), Some(&romeo));
+        let roster = s.roster(alice).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(roster.len(), 5);
+        assert_eq!(roster.get(&romeo.jid), Some(&romeo));
+        for item in &others {
+            assert_eq!(roster.get(&item.jid), Some(item));
+            let one = s.roster_item(alice, &item.jid).await;
+            assert_eq!(one.ok().flatten().as_ref(), Some(item));
+        }
+        assert_eq!(s.roster_len(alice).await.ok(), Some(5));
+
+        // Replacing keeps nothing of the old item: fewer groups, no name, new flags.
+        let mut replaced = RosterItem::new(bare("romeo@example.net"));
+        replaced.groups = vec!["家族".to_owned()];
+        replaced.subscription = Subscription::To;
+        replaced.pending_in = true;
+        put(&s, alice, &replaced).await;
+        let got = s.roster_item(alice, &replaced.jid).await;
+        assert_eq!(got.ok().flatten(), Some(replaced.clone()));
+        assert_eq!(s.roster_len(alice).await.ok(), Some(5));
+
+        // Nothing for another contact, or another owner.
+        let none = s.roster_item(alice, &bare("juliet@example.net")).await;
+        assert!(matches!(none, Ok(None)), "{none:?}");
+        let bob = account("bob@example.org");
+        let none = s.roster_item(&bob, &replaced.jid).await;
+        assert!(matches!(none, Ok(None)), "{none:?}");
+        assert_eq!(s.roster_len(&bob).await.ok(), Some(0));
+
+        // `remove` is a request, not a state.
+        let mut remove = RosterItem::new(bare("x@example.net"));
+        remove.subscription = Subscription::Remove;
+        let e = s.put_roster_item(alice, &remove).await;
+        assert!(
+            matches!(e, Err(StorageError::InvalidRosterItem(_))),
+            "{e:?}"
+        );
+        assert_eq!(s.roster_len(alice).await.ok(), Some(5));
+    }
+
+    pub(crate) async fn roster_versions_strictly_increase(s: Storage) {
+        let [alice, bob] = &accounts(&s, &["alice@example.org", "bob@example.org"]).await[..]
+        else {
+            unreachable!()
+        };
+        let romeo = RosterItem::new(bare("romeo@example.net"));
+        let v1 = put(&s, alice, &romeo).await;
+        assert!(v1 > RosterVersion::INITIAL);
+        let v2 = put(&s, alice, &romeo).await;
+        assert!(v2 > v1, "{v2} > {v1}");
+        assert_eq!(version(&s, alice).await, v2);
+
+        // Remove: a new version; a missing item: None, version untouched.
+        let v3 = s
+            .remove_roster_item(alice, &romeo.jid)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| panic!("removed"));
+        assert!(v3 > v2);
+        assert_eq!(s.roster_item(alice, &romeo.jid).await.ok(), Some(None));
+        let none = s.remove_roster_item(alice, &romeo.jid).await;
+        assert!(matches!(none, Ok(None)), "{none:?}");
+        assert_eq!(version(&s, alice).await, v3);
+        // Put after remove, and a bare bump: still going up.
+        let v4 = put(&s, alice, &romeo).await;
+        assert!(v4 > v3);
+        let v5 = s
+            .bump_roster_version(alice)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(v5 > v4);
+        let roster = s.roster(alice).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((roster.version(), roster.len()), (v5, 1));
+        // The version survives the last item going.
+        let v6 = s.remove_roster_item(alice, &romeo.jid).await.ok().flatten();
+        let roster = s.roster(alice).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(roster.is_empty());
+        assert_eq!(Some(roster.version()), v6);
+        assert!(roster.version() > v5);
+
+        // Per account: Bob's roster has its own version, and a bump starts it.
+        assert_eq!(version(&s, bob).await, RosterVersion::INITIAL);
+        let b1 = s
+            .bump_roster_version(bob)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(b1 > RosterVersion::INITIAL);
+        assert_eq!(version(&s, bob).await, b1);
+        assert_eq!(version(&s, alice).await, roster.version());
+
+        // A missing account: NotFound, nothing written.
+        let carol = account("carol@example.org");
+        let e = s.put_roster_item(&carol, &romeo).await;
+        assert!(
+            matches!(&e, Err(StorageError::NotFound(a)) if *a == carol),
+            "{e:?}"
+        );
+        let e = s.bump_roster_version(&carol).await;
+        assert!(
+            matches!(&e, Err(StorageError::NotFound(a)) if *a == carol),
+            "{e:?}"
+        );
+        let none = s.remove_roster_item(&carol, &romeo.jid).await;
+        assert!(matches!(none, Ok(None)), "{none:?}");
+        assert_eq!(version(&s, &carol).await, RosterVersion::INITIAL);
+
+        // An account deleted and made again never repeats a version an old client cached.
+        let last = version(&s, alice).await;
+        s.delete_account(alice)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        accounts(&s, &["alice@example.org"]).await;
+        assert_eq!(version(&s, alice).await, RosterVersion::INITIAL);
+        let again = put(&s, alice, &romeo).await;
+        assert!(again > last, "{again} > {last}");
+    }
+
+    pub(crate) async fn presence_publishers_are_from_and_both(s: Storage) {
+        let all = accounts(
+            &s,
+            &[
+                "from@example.org",
+                "both@example.org",
+                "to@example.org",
+                "none@example.org",
+                "other@example.org",
+                "both@example.net",
+            ],
+        )
+        .await;
+        let romeo = bare("romeo@example.com");
+        for (owner, sub) in all.iter().zip([
+            Subscription::From,
+            Subscription::Both,
+            Subscription::To,
+            Subscription::None,
+        ]) {
+            let mut item = RosterItem::new(romeo.clone());
+            item.subscription = sub;
+            // Flags do not matter, only the subscription.
+            item.ask = true;
+            item.pending_in = true;
+            put(&s, owner, &item).await;
+        }
+        // `other` has a `both` item for another contact only.
+        let mut item = RosterItem::new(bare("juliet@example.com"));
+        item.subscription = Subscription::Both;
+        put(&s, &all[4], &item).await;
+        let mut item = RosterItem::new(romeo.clone());
+        item.subscription = Subscription::Both;
+        put(&s, &all[5], &item).await;
+
+        let got = s
+            .presence_publishers(&romeo)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut want = vec![all[0].clone(), all[1].clone(), all[5].clone()];
+        want.sort();
+        assert_eq!(got, want);
+        let juliet = s.presence_publishers(&bare("juliet@example.com")).await;
+        assert_eq!(juliet.ok(), Some(vec![all[4].clone()]));
+        let nobody = s.presence_publishers(&bare("nobody@example.com")).await;
+        assert_eq!(nobody.ok(), Some(Vec::new()));
+        // A local account as the contact, and an item that goes away.
+        let mut item = RosterItem::new(all[2].as_bare().clone());
+        item.subscription = Subscription::From;
+        put(&s, &all[3], &item).await;
+        let got = s.presence_publishers(all[2].as_bare()).await;
+        assert_eq!(got.ok(), Some(vec![all[3].clone()]));
+        s.remove_roster_item(&all[1], &romeo)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut want = vec![all[0].clone(), all[5].clone()];
+        want.sort();
+        let got = s.presence_publishers(&romeo).await;
+        assert_eq!(got.ok(), Some(want));
+    }
+
+    pub(crate) async fn concurrent_roster_writes(s: Storage) {
+        let alice = accounts(&s, &["alice@example.org"]).await.remove(0);
+        // Puts and removes of the same few contacts at once: none fails (no deadlock), and
+        // every change gets its own version.
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let (s, alice) = (s.clone(), alice.clone());
+            tasks.push(tokio::spawn(async move {
+                let contact = bare(&format!("c{}@example.net", i % 4));
+                if i % 2 == 0 {
+                    let mut item = RosterItem::new(contact);
+                    item.groups = vec![format!("g{i}"), "x".to_owned()];
+                    s.put_roster_item(&alice, &item).await.map(Some)
+                } else {
+                    s.remove_roster_item(&alice, &contact).await
+                }
+            }));
+        }
+        let mut versions = Vec::new();
+        for t in tasks {
+            if let Some(v) = t
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+                .unwrap_or_else(|e| panic!("{e}"))
+            {
+                versions.push(v);
+            }
+        }
+        let n = versions.len();
+        versions.sort();
+        versions.dedup();
+        assert_eq!(versions.len(), n, "a version was handed out twice");
+        let roster = s.roster(&alice).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(Some(roster.version()), versions.last().copied());
+        for item in roster.items() {
+            assert_eq!(item.groups.len(), 2, "{item:?}");
+        }
+    }
+
+    pub(crate) async fn roster_store_trait(s: Storage) {
+        accounts(&s, &["alice@example.org"]).await;
+        let alice = bare("alice@example.org");
+        let romeo = RosterItem::new(bare("romeo@example.net"));
+        let v1 = RosterStore::put_item(&s, &alice, romeo.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let roster = RosterStore::get(&s, &alice)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(roster.version(), v1);
+        assert_eq!(roster.get(&romeo.jid), Some(&romeo));
+        let v2 = RosterStore::remove_item(&s, &alice, &romeo.jid).await;
+        assert!(matches!(v2, Ok(Some(v)) if v > v1), "{v2:?}");
+        let none = RosterStore::remove_item(&s, &alice, &romeo.jid).await;
+        assert!(matches!(none, Ok(None)), "{none:?}");
+        // A domain is nobody's roster owner.
+        let domain = bare("example.org");
+        let e = RosterStore::get(&s, &domain).await;
+        assert!(
+            matches!(&e, Err(StorageError::NotAnAccount(j)) if *j == domain),
+            "{e:?}"
+        );
+        let e = RosterStore::put_item(&s, &domain, romeo.clone()).await;
+        assert!(matches!(e, Err(StorageError::NotAnAccount(_))), "{e:?}");
+        let e = RosterStore::remove_item(&s, &domain, &romeo.jid).await;
+        assert!(matches!(e, Err(StorageError::NotAnAccount(_))), "{e:?}");
+    }
+
+    pub(crate) async fn offline_messages_in_order_and_limited(s: Storage) {
+        let [alice, bob] = &accounts(&s, &["alice@example.org", "bob@example.org"]).await[..]
+        else {
+            unreachable!()
+        };
+        assert_eq!(s.offline_messages(alice).await.ok(), Some(Vec::new()));
+        assert_eq!(s.offline_count(alice).await.ok(), Some(0));
+        // Microseconds are kept, nanoseconds truncated.
+        let base = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
+        let stanzas = [
+            "<message to='alice@example.org'><body>1 ✉️</body></message>",
+            "<message to='alice@example.org'><body>2 «»</body></message>",
+            "<message to='alice@example.org'><body>3</body></message>",
+        ];
+        for (i, stanza) in (0_u64..).zip(stanzas) {
+            let at = base + Duration::from_micros(i);
+            let r = s.store_offline(alice, stanza, at, 3).await;
+            assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
+        }
+        // Exactly `limit` stored, then Full, nothing written.
+        let r = s.store_offline(alice, "<message/>", base, 3).await;
+        assert!(matches!(r, Ok(OfflineStored::Full)), "{r:?}");
+        assert_eq!(s.offline_count(alice).await.ok(), Some(3));
+        // Bob's store is his own.
+        let r = s.store_offline(bob, "<message/>", base, 1).await;
+        assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
+        let r = s.store_offline(bob, "<message/>", base, 1).await;
+        assert!(matches!(r, Ok(OfflineStored::Full)), "{r:?}");
+        let r = s.store_offline(bob, "<message/>", base, 0).await;
+        assert!(matches!(r, Ok(OfflineStored::Full)), "{r:?}");
+
+        let got = s
+            .offline_messages(alice)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let texts: Vec<&str> = got.iter().map(|m| m.stanza.as_str()).collect();
+        assert_eq!(texts, stanzas);
+        assert!(got.windows(2).all(|w| w[0].id < w[1].id));
+        let truncated = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_000);
+        for (i, m) in (0_u64..).zip(&got) {
+            assert_eq!(m.stored_at, truncated + Duration::from_micros(i));
+        }
+        // A time before the epoch survives too.
+        let old = UNIX_EPOCH - Duration::from_micros(1_234_567);
+        let r = s.store_offline(bob, "<old/>", old, 5).await;
+        assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
+        let bobs = s
+            .offline_messages(bob)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(bobs.last().map(|m| m.stored_at), Some(old));
+
+        // Delete up to an id: those and no more, and only the account's.
+        let deleted = s.delete_offline(alice, got[1].id).await;
+        assert_eq!(deleted.ok(), Some(2));
+        let rest = s
+            .offline_messages(alice)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rest, got[2..]);
+        assert_eq!(s.delete_offline(alice, got[1].id).await.ok(), Some(0));
+        assert_eq!(s.offline_count(bob).await.ok(), Some(2));
+        let all = s.delete_offline(bob, i64::MAX).await;
+        assert_eq!(all.ok(), Some(2));
+        // Ids are never used again, even after everything was deleted.
+        let max = got[2].id.max(bobs.iter().map(|m| m.id).max().unwrap_or(0));
+        assert_eq!(s.delete_offline(alice, i64::MAX).await.ok(), Some(1));
+        let r = s.store_offline(alice, "<new/>", SystemTime::now(), 3).await;
+        assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
+        let new = s
+            .offline_messages(alice)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(new.len(), 1);
+        assert!(new[0].id > max, "{} > {max}", new[0].id);
+
+        // A missing account: NotFound, whatever the limit.
+        let carol = account("carol@example.org");
+        for limit in [0, 10] {
+            let e = s.store_offline(&carol, "<message/>", base, limit).await;
+            assert!(
+                matches!(&e, Err(StorageError::NotFound(a)) if *a == carol),
+                "{e:?}"
+            );
+        }
+        assert_eq!(s.offline_count(&carol).await.ok(), Some(0));
+        assert_eq!(s.offline_messages(&carol).await.ok(), Some(Vec::new()));
+        assert_eq!(s.delete_offline(&carol, i64::MAX).await.ok(), Some(0));
+    }
+
+    pub(crate) async fn deleting_an_account_cascades(s: Storage) {
+        let [alice, bob] = &accounts(&s, &["alice@example.org", "bob@example.net"]).await[..]
+        else {
+            unreachable!()
+        };
+        let mut romeo = RosterItem::new(bare("romeo@example.com"));
+        romeo.groups = vec!["a".to_owned(), "b".to_owned()];
+        put(&s, alice, &romeo).await;
+        put(&s, alice, &RosterItem::new(bob.as_bare().clone())).await;
+        // Bob's roster names Alice: his data, it stays.
+        let mut alice_item = RosterItem::new(alice.as_bare().clone());
+        alice_item.subscription = Subscription::Both;
+        put(&s, bob, &alice_item).await;
+        for _ in 0..3 {
+            let r = s.store_offline(alice, "<m/>", SystemTime::now(), 10).await;
+            assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
+        }
+        let r = s.store_offline(bob, "<m/>", SystemTime::now(), 10).await;
+        assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
+        assert_eq!(
+            alice_rows(&s, "roster_groups", "domain", "localpart").await,
+            2
+        );
+
+        s.delete_account(alice)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        for (table, domain, localpart) in [
+            ("credentials", "domain", "localpart"),
+            ("roster_versions", "domain", "localpart"),
+            ("roster_items", "domain", "localpart"),
+            ("roster_groups", "domain", "localpart"),
+            ("offline_messages", "domain", "localpart"),
+        ] {
+            assert_eq!(alice_rows(&s, table, domain, localpart).await, 0, "{table}");
+        }
+        let roster = s.roster(alice).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(roster.is_empty());
+        assert_eq!(roster.version(), RosterVersion::INITIAL);
+        assert_eq!(s.offline_count(alice).await.ok(), Some(0));
+        // Bob keeps everything.
+        let kept = s.roster_item(bob, alice.as_bare()).await;
+        assert_eq!(kept.ok().flatten(), Some(alice_item));
+        assert_eq!(s.offline_count(bob).await.ok(), Some(1));
+        assert_eq!(
+            s.presence_publishers(alice.as_bare()).await.ok(),
+            Some(vec![bob.clone()])
+        );
+        // Made again, Alice starts empty.
+        accounts(&s, &["alice@example.org"]).await;
+        assert_eq!(s.roster_len(alice).await.ok(), Some(0));
+        assert_eq!(s.offline_count(alice).await.ok(), Some(0));
+    }
+
+    pub(crate) async fn concurrent_offline_stores_respect_the_limit(s: Storage) {
+        let alice = accounts(&s, &["alice@example.org"]).await.remove(0);
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (s, alice) = (s.clone(), alice.clone());
+            tasks.push(tokio::spawn(async move {
+                s.store_offline(&alice, &format!("<m n='{i}'/>"), SystemTime::now(), 10)
+                    .await
+            }));
+        }
+        let (mut stored, mut full) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap_or_else(|e| panic!("{e}")) {
+                Ok(OfflineStored::Stored) => stored += 1,
+                Ok(OfflineStored::Full) => full += 1,
+                Err(e) => panic!("unexpected: {e}"),
+            }
+        }
+        assert_eq!((stored, full), (10, 10));
+        assert_eq!(s.offline_count(&alice).await.ok(), Some(10));
     }
 }
 
@@ -413,6 +940,14 @@ conformance!(
     corrupt_rows_are_errors,
     concurrent_writers,
     an_outage_is_an_error,
+    roster_items_round_trip,
+    roster_versions_strictly_increase,
+    presence_publishers_are_from_and_both,
+    concurrent_roster_writes,
+    roster_store_trait,
+    offline_messages_in_order_and_limited,
+    concurrent_offline_stores_respect_the_limit,
+    deleting_an_account_cascades,
 );
 
 #[tokio::test]

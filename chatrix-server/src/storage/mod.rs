@@ -1,4 +1,5 @@
-//! Account storage on SQLite (the embedded default) or PostgreSQL (production), through sqlx.
+//! Account storage on SQLite (the embedded default) or PostgreSQL (production), through sqlx:
+//! accounts and credentials, rosters (`roster.rs`) and offline messages (`offline.rs`).
 //!
 //! [`Storage`] is an enum over the two backends, chosen by the database URL; both run the same
 //! SQL (`$N` placeholders, runtime-checked queries, no offline cache) and the same conformance
@@ -10,7 +11,9 @@
 //! counted).
 
 mod accounts;
+mod offline;
 mod postgres;
+mod roster;
 mod shared;
 mod sqlite;
 mod url;
@@ -20,6 +23,7 @@ use std::time::Duration;
 use xmpp_sasl::{ScramHash, StoredCredentials};
 
 pub use accounts::{AccountJid, AccountJidError};
+pub use offline::{OfflineMessage, OfflineStored};
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 pub use url::{DatabaseUrl, DatabaseUrlError};
@@ -34,6 +38,14 @@ pub enum StorageError {
     /// The account does not exist.
     #[error("account {0} does not exist")]
     NotFound(AccountJid),
+    /// A JID given as an account (e.g. the owner of a roster, through xmpp-core's
+    /// `RosterStore`) has no localpart, so no account can have it.
+    #[error("`{0}` is not an account address")]
+    NotAnAccount(xmpp_core::BareJid),
+    /// The roster item handed in cannot be stored (a `remove` subscription is a request, not a
+    /// state).
+    #[error("invalid roster item: {0}")]
+    InvalidRosterItem(&'static str),
     /// The credential set handed in cannot be stored (empty, or two records for one hash).
     #[error("invalid credentials: {0}")]
     InvalidCredentials(&'static str),
@@ -88,7 +100,8 @@ impl Backend {
     }
 }
 
-/// The server's storage: accounts and credentials (later issues add rosters, archives, ...).
+/// The server's storage: accounts and credentials, rosters, offline messages (later issues add
+/// archives, ...).
 #[derive(Debug, Clone)]
 pub enum Storage {
     /// SQLite, a file in the data dir by default.
@@ -106,6 +119,9 @@ macro_rules! dispatch {
         }
     };
 }
+
+// For the feature modules (`roster.rs`, ...), which add their own `Storage` methods.
+use dispatch;
 
 impl Storage {
     /// Connects, creating a missing SQLite file, and runs the migrations.
@@ -159,8 +175,10 @@ impl Storage {
         dispatch!(self.set_credentials(account, credentials))
     }
 
-    /// Deletes an account and everything stored for it, atomically. Features that store
-    /// per-account data extend this one function.
+    /// Deletes an account and everything stored for it, atomically: its roster and offline
+    /// messages go through their tables' `ON DELETE CASCADE`
+    /// foreign keys, so features that store per-account data need not extend this function.
+    /// Other accounts' roster items naming this account stay (they are those accounts' data).
     ///
     /// [`StorageError::NotFound`] when the account does not exist.
     pub async fn delete_account(&self, account: &AccountJid) -> Result<(), StorageError> {
@@ -218,6 +236,12 @@ fn duplicate_or_backend(e: sqlx::Error, account: &AccountJid) -> StorageError {
         }
         _ => StorageError::Backend(e),
     }
+}
+
+/// Whether `e` is a foreign key violation: a row refers to an account (or group) that does not
+/// exist, or no longer does.
+fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_foreign_key_violation())
 }
 
 #[cfg(test)]
