@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chatrix_server::storage::{
-    AccountJid, Backend, DatabaseUrl, OfflineStored, Storage, StorageError, StorageOptions,
+    AccountJid, Backend, DatabaseUrl, OfflineStored, SharedGroup, Storage, StorageError,
+    StorageOptions,
 };
 use xmpp_core::BareJid;
 use xmpp_core::roster::{RosterItem, RosterStore, RosterVersion, Subscription};
@@ -402,6 +403,10 @@ mod scenarios {
                 .map(|_| ())
         ));
         assert!(backend(&s.offline_messages(&alice).await.map(|_| ())));
+        assert!(backend(&s.shared_groups().await.map(|_| ())));
+        assert!(backend(
+            &s.create_shared_group("example.org", "g", "G", false).await
+        ));
     }
 
     /// Makes accounts with one throwaway password.
@@ -830,61 +835,6 @@ mod scenarios {
         assert_eq!(s.delete_offline(&carol, i64::MAX).await.ok(), Some(0));
     }
 
-    pub(crate) async fn deleting_an_account_cascades(s: Storage) {
-        let [alice, bob] = &accounts(&s, &["alice@example.org", "bob@example.net"]).await[..]
-        else {
-            unreachable!()
-        };
-        let mut romeo = RosterItem::new(bare("romeo@example.com"));
-        romeo.groups = vec!["a".to_owned(), "b".to_owned()];
-        put(&s, alice, &romeo).await;
-        put(&s, alice, &RosterItem::new(bob.as_bare().clone())).await;
-        // Bob's roster names Alice: his data, it stays.
-        let mut alice_item = RosterItem::new(alice.as_bare().clone());
-        alice_item.subscription = Subscription::Both;
-        put(&s, bob, &alice_item).await;
-        for _ in 0..3 {
-            let r = s.store_offline(alice, "<m/>", SystemTime::now(), 10).await;
-            assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
-        }
-        let r = s.store_offline(bob, "<m/>", SystemTime::now(), 10).await;
-        assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
-        assert_eq!(
-            alice_rows(&s, "roster_groups", "domain", "localpart").await,
-            2
-        );
-
-        s.delete_account(alice)
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-
-        for (table, domain, localpart) in [
-            ("credentials", "domain", "localpart"),
-            ("roster_versions", "domain", "localpart"),
-            ("roster_items", "domain", "localpart"),
-            ("roster_groups", "domain", "localpart"),
-            ("offline_messages", "domain", "localpart"),
-        ] {
-            assert_eq!(alice_rows(&s, table, domain, localpart).await, 0, "{table}");
-        }
-        let roster = s.roster(alice).await.unwrap_or_else(|e| panic!("{e}"));
-        assert!(roster.is_empty());
-        assert_eq!(roster.version(), RosterVersion::INITIAL);
-        assert_eq!(s.offline_count(alice).await.ok(), Some(0));
-        // Bob keeps everything.
-        let kept = s.roster_item(bob, alice.as_bare()).await;
-        assert_eq!(kept.ok().flatten(), Some(alice_item));
-        assert_eq!(s.offline_count(bob).await.ok(), Some(1));
-        assert_eq!(
-            s.presence_publishers(alice.as_bare()).await.ok(),
-            Some(vec![bob.clone()])
-        );
-        // Made again, Alice starts empty.
-        accounts(&s, &["alice@example.org"]).await;
-        assert_eq!(s.roster_len(alice).await.ok(), Some(0));
-        assert_eq!(s.offline_count(alice).await.ok(), Some(0));
-    }
-
     pub(crate) async fn concurrent_offline_stores_respect_the_limit(s: Storage) {
         let alice = accounts(&s, &["alice@example.org"]).await.remove(0);
         let mut tasks = Vec::new();
@@ -905,6 +855,222 @@ mod scenarios {
         }
         assert_eq!((stored, full), (10, 10));
         assert_eq!(s.offline_count(&alice).await.ok(), Some(10));
+    }
+
+    pub(crate) async fn deleting_an_account_cascades(s: Storage) {
+        let [alice, bob] = &accounts(&s, &["alice@example.org", "bob@example.net"]).await[..]
+        else {
+            unreachable!()
+        };
+        let mut romeo = RosterItem::new(bare("romeo@example.com"));
+        romeo.groups = vec!["a".to_owned(), "b".to_owned()];
+        put(&s, alice, &romeo).await;
+        put(&s, alice, &RosterItem::new(bob.as_bare().clone())).await;
+        // Bob's roster names Alice: his data, it stays.
+        let mut alice_item = RosterItem::new(alice.as_bare().clone());
+        alice_item.subscription = Subscription::Both;
+        put(&s, bob, &alice_item).await;
+        for _ in 0..3 {
+            let r = s.store_offline(alice, "<m/>", SystemTime::now(), 10).await;
+            assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
+        }
+        let r = s.store_offline(bob, "<m/>", SystemTime::now(), 10).await;
+        assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
+        s.create_shared_group("example.org", "staff", "Staff", false)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        for m in [alice, bob] {
+            assert_eq!(
+                s.add_group_member("example.org", "staff", m).await.ok(),
+                Some(true)
+            );
+        }
+        assert_eq!(
+            alice_rows(&s, "roster_groups", "domain", "localpart").await,
+            2
+        );
+
+        s.delete_account(alice)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        for (table, domain, localpart) in [
+            ("credentials", "domain", "localpart"),
+            ("roster_versions", "domain", "localpart"),
+            ("roster_items", "domain", "localpart"),
+            ("roster_groups", "domain", "localpart"),
+            ("offline_messages", "domain", "localpart"),
+            ("shared_group_members", "member_domain", "member_localpart"),
+        ] {
+            assert_eq!(alice_rows(&s, table, domain, localpart).await, 0, "{table}");
+        }
+        let roster = s.roster(alice).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(roster.is_empty());
+        assert_eq!(roster.version(), RosterVersion::INITIAL);
+        assert_eq!(s.offline_count(alice).await.ok(), Some(0));
+        let groups = s.shared_groups().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(groups.len(), 1, "the group stays");
+        assert_eq!(groups[0].members, vec![bob.clone()]);
+        // Bob keeps everything.
+        let kept = s.roster_item(bob, alice.as_bare()).await;
+        assert_eq!(kept.ok().flatten(), Some(alice_item));
+        assert_eq!(s.offline_count(bob).await.ok(), Some(1));
+        assert_eq!(
+            s.presence_publishers(alice.as_bare()).await.ok(),
+            Some(vec![bob.clone()])
+        );
+        // Made again, Alice starts empty.
+        accounts(&s, &["alice@example.org"]).await;
+        assert_eq!(s.roster_len(alice).await.ok(), Some(0));
+        assert_eq!(s.offline_count(alice).await.ok(), Some(0));
+    }
+
+    pub(crate) async fn shared_groups_and_members(s: Storage) {
+        let [alice, bob, carol] = &accounts(
+            &s,
+            &["alice@example.org", "bob@example.net", "carol@example.org"],
+        )
+        .await[..] else {
+            unreachable!()
+        };
+        assert_eq!(s.shared_groups().await.ok(), Some(Vec::new()));
+        for (domain, name, display, everyone) in [
+            ("example.org", "staff", "Staff ✓", false),
+            ("example.org", "all", "Everyone at Example", true),
+            ("example.net", "staff", "Net staff", false),
+        ] {
+            s.create_shared_group(domain, name, display, everyone)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        let e = s
+            .create_shared_group("example.org", "staff", "Other", true)
+            .await;
+        assert!(
+            matches!(&e, Err(StorageError::GroupExists { domain, name })
+                if domain == "example.org" && name == "staff"),
+            "{e:?}"
+        );
+
+        // Members: any local account, any domain; twice is Ok(false).
+        for m in [carol, bob, alice] {
+            let added = s.add_group_member("example.org", "staff", m).await;
+            assert_eq!(added.ok(), Some(true), "{m}");
+        }
+        assert_eq!(
+            s.add_group_member("example.org", "staff", alice).await.ok(),
+            Some(false)
+        );
+        let e = s.add_group_member("example.org", "nope", alice).await;
+        assert!(
+            matches!(&e, Err(StorageError::GroupNotFound { domain, name })
+                if domain == "example.org" && name == "nope"),
+            "{e:?}"
+        );
+        let dave = account("dave@example.org");
+        let e = s.add_group_member("example.org", "staff", &dave).await;
+        assert!(
+            matches!(&e, Err(StorageError::NotFound(a)) if *a == dave),
+            "{e:?}"
+        );
+        // Both missing: the group is named first.
+        let e = s.add_group_member("example.org", "nope", &dave).await;
+        assert!(
+            matches!(e, Err(StorageError::GroupNotFound { .. })),
+            "{e:?}"
+        );
+
+        let group = |domain: &str, name: &str, display: &str, everyone, members: &[&AccountJid]| {
+            SharedGroup {
+                domain: domain.to_owned(),
+                name: name.to_owned(),
+                display_name: display.to_owned(),
+                everyone,
+                members: members.iter().map(|m| (*m).clone()).collect(),
+            }
+        };
+        let mut sorted = vec![alice, bob, carol];
+        sorted.sort();
+        let got = s.shared_groups().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            got,
+            [
+                group("example.net", "staff", "Net staff", false, &[]),
+                group("example.org", "all", "Everyone at Example", true, &[]),
+                group("example.org", "staff", "Staff ✓", false, &sorted),
+            ]
+        );
+
+        // Remove: true, then false; a missing group is an error.
+        assert_eq!(
+            s.remove_group_member("example.org", "staff", bob)
+                .await
+                .ok(),
+            Some(true)
+        );
+        assert_eq!(
+            s.remove_group_member("example.org", "staff", bob)
+                .await
+                .ok(),
+            Some(false)
+        );
+        assert_eq!(
+            s.remove_group_member("example.org", "staff", &dave)
+                .await
+                .ok(),
+            Some(false)
+        );
+        let e = s.remove_group_member("example.com", "staff", alice).await;
+        assert!(
+            matches!(e, Err(StorageError::GroupNotFound { .. })),
+            "{e:?}"
+        );
+
+        // Delete: the group and its memberships go; the accounts stay.
+        s.delete_shared_group("example.org", "staff")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = s.delete_shared_group("example.org", "staff").await;
+        assert!(
+            matches!(&e, Err(StorageError::GroupNotFound { domain, name })
+                if domain == "example.org" && name == "staff"),
+            "{e:?}"
+        );
+        let names: Vec<(String, String)> = s
+            .shared_groups()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|g| (g.domain, g.name))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("example.net".to_owned(), "staff".to_owned()),
+                ("example.org".to_owned(), "all".to_owned())
+            ]
+        );
+        assert_eq!(
+            alice_rows(
+                &s,
+                "shared_group_members",
+                "member_domain",
+                "member_localpart"
+            )
+            .await,
+            0
+        );
+        // A group of the same name can be made again, empty.
+        s.create_shared_group("example.org", "staff", "Staff", false)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let again = s.shared_groups().await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(again.iter().all(|g| g.members.is_empty()));
+        assert!(
+            s.account_exists(alice)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"))
+        );
     }
 }
 
@@ -948,6 +1114,7 @@ conformance!(
     offline_messages_in_order_and_limited,
     concurrent_offline_stores_respect_the_limit,
     deleting_an_account_cascades,
+    shared_groups_and_members,
 );
 
 #[tokio::test]

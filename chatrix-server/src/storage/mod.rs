@@ -1,5 +1,6 @@
 //! Account storage on SQLite (the embedded default) or PostgreSQL (production), through sqlx:
-//! accounts and credentials, rosters (`roster.rs`) and offline messages (`offline.rs`).
+//! accounts and credentials, rosters (`roster.rs`), offline messages (`offline.rs`) and shared
+//! roster groups (`groups.rs`).
 //!
 //! [`Storage`] is an enum over the two backends, chosen by the database URL; both run the same
 //! SQL (`$N` placeholders, runtime-checked queries, no offline cache) and the same conformance
@@ -11,6 +12,7 @@
 //! counted).
 
 mod accounts;
+mod groups;
 mod offline;
 mod postgres;
 mod roster;
@@ -23,6 +25,7 @@ use std::time::Duration;
 use xmpp_sasl::{ScramHash, StoredCredentials};
 
 pub use accounts::{AccountJid, AccountJidError};
+pub use groups::SharedGroup;
 pub use offline::{OfflineMessage, OfflineStored};
 pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
@@ -46,6 +49,22 @@ pub enum StorageError {
     /// state).
     #[error("invalid roster item: {0}")]
     InvalidRosterItem(&'static str),
+    /// The shared roster group already exists.
+    #[error("shared group `{name}` already exists on {domain}")]
+    GroupExists {
+        /// The group's domain.
+        domain: String,
+        /// The group's name.
+        name: String,
+    },
+    /// The shared roster group does not exist.
+    #[error("shared group `{name}` does not exist on {domain}")]
+    GroupNotFound {
+        /// The group's domain.
+        domain: String,
+        /// The group's name.
+        name: String,
+    },
     /// The credential set handed in cannot be stored (empty, or two records for one hash).
     #[error("invalid credentials: {0}")]
     InvalidCredentials(&'static str),
@@ -100,8 +119,8 @@ impl Backend {
     }
 }
 
-/// The server's storage: accounts and credentials, rosters, offline messages (later issues add
-/// archives, ...).
+/// The server's storage: accounts and credentials, rosters, offline messages, shared roster
+/// groups (later issues add archives, ...).
 #[derive(Debug, Clone)]
 pub enum Storage {
     /// SQLite, a file in the data dir by default.
@@ -175,8 +194,8 @@ impl Storage {
         dispatch!(self.set_credentials(account, credentials))
     }
 
-    /// Deletes an account and everything stored for it, atomically: its roster and offline
-    /// messages go through their tables' `ON DELETE CASCADE`
+    /// Deletes an account and everything stored for it, atomically: its roster, offline
+    /// messages and shared-group memberships go through their tables' `ON DELETE CASCADE`
     /// foreign keys, so features that store per-account data need not extend this function.
     /// Other accounts' roster items naming this account stay (they are those accounts' data).
     ///
