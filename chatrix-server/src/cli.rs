@@ -35,6 +35,9 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage shared roster groups (members see each other in their rosters).
+    #[command(subcommand)]
+    Group(GroupCommand),
 }
 
 /// `user ...`: account management on the configured database.
@@ -66,4 +69,69 @@ pub enum UserCommand {
         /// Only this host (default: every configured host).
         domain: Option<String>,
     },
+}
+
+/// `group ...`: shared roster groups on the configured database. A running server picks the
+/// changes up at its next poll.
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group, without explicit members.
+    Create {
+        /// The group's name, its key on the domain.
+        #[arg(value_parser = non_empty)]
+        name: String,
+        /// The host the group belongs to (default: the first configured host).
+        #[arg(long, value_name = "D")]
+        domain: Option<String>,
+        /// The roster group members appear in (default: NAME).
+        #[arg(long, value_name = "TEXT", value_parser = non_empty)]
+        display_name: Option<String>,
+        /// Every account of the domain is a member.
+        #[arg(long)]
+        everyone: bool,
+    },
+    /// Delete a group and its memberships.
+    Delete {
+        /// The group's name.
+        name: String,
+        /// The host the group belongs to (default: the first configured host).
+        #[arg(long, value_name = "D")]
+        domain: Option<String>,
+    },
+    /// Add an account (of any configured host) to a group.
+    AddMember {
+        /// The group's name.
+        name: String,
+        /// The account, `user@domain`.
+        jid: String,
+        /// The host the group belongs to (default: the first configured host).
+        #[arg(long, value_name = "D")]
+        domain: Option<String>,
+    },
+    /// Remove an account from a group.
+    RemoveMember {
+        /// The group's name.
+        name: String,
+        /// The account, `user@domain`.
+        jid: String,
+        /// The host the group belongs to (default: the first configured host).
+        #[arg(long, value_name = "D")]
+        domain: Option<String>,
+    },
+    /// List groups, one per line: name, host, display name, then `everyone` and/or the
+    /// explicit members.
+    List {
+        /// Only this host's groups (default: every group).
+        #[arg(long, value_name = "D")]
+        domain: Option<String>,
+    },
+}
+
+/// Refuses an empty (or all-blank) name: it would be invisible in rosters and in `group list`.
+fn non_empty(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(s.to_owned())
+    }
 }

@@ -222,6 +222,193 @@ async fn user_commands_on_the_default_configuration() {
     }
 }
 
+#[tokio::test]
+async fn group_commands_on_the_default_configuration() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap_or_else(|| panic!("utf-8 path"));
+    let cmd = |args: &[&str]| {
+        let mut all = vec!["--data-dir", d];
+        all.extend_from_slice(args);
+        run(&all, None)
+    };
+    let group = |args: &[&str]| {
+        let mut all = vec!["group"];
+        all.extend_from_slice(args);
+        cmd(&all)
+    };
+    for jid in ["alice@localhost", "bob@localhost"] {
+        assert_ok(&run(
+            &["--data-dir", d, "user", "add", jid, "--password-stdin"],
+            Some("pw\n"),
+        ));
+    }
+
+    // create: the first host by default, the display name defaults to the name.
+    let o = group(&["create", "staff", "--display-name", "Staff ✓"]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "created shared group staff on localhost\n");
+    assert_ok(&group(&[
+        "create",
+        "all",
+        "--everyone",
+        "--domain",
+        "LocalHost",
+    ]));
+    assert_fails_with(&group(&["create", "staff"]), "already exists");
+    assert_fails_with(
+        &group(&["create", "x", "--domain", "example.org"]),
+        "not a host",
+    );
+    assert_fails_with(&group(&["create", " "]), "must not be empty");
+    assert_fails_with(
+        &group(&["create", "x", "--display-name", ""]),
+        "must not be empty",
+    );
+
+    // add-member: once, twice (no change, no failure), unknown accounts, groups and hosts.
+    let o = group(&["add-member", "staff", "Alice@localhost"]);
+    assert_ok(&o);
+    assert_eq!(
+        stdout(&o),
+        "added alice@localhost to shared group staff on localhost\n"
+    );
+    let o = group(&["add-member", "staff", "alice@localhost"]);
+    assert_ok(&o);
+    assert!(stdout(&o).contains("already a member"), "{}", stdout(&o));
+    assert_ok(&group(&["add-member", "staff", "bob@localhost"]));
+    assert_fails_with(
+        &group(&["add-member", "staff", "carol@localhost"]),
+        "account carol@localhost does not exist",
+    );
+    assert_fails_with(
+        &group(&["add-member", "nope", "alice@localhost"]),
+        "shared group `nope` does not exist on localhost",
+    );
+    assert_fails_with(
+        &group(&["add-member", "staff", "carol@example.org"]),
+        "not a host",
+    );
+    assert_fails_with(
+        &group(&["add-member", "staff", "ca rol@localhost"]),
+        "not a valid JID",
+    );
+    assert_fails_with(&group(&["add-member", "staff"]), "JID");
+
+    // list: every group, ordered by domain and name.
+    let o = group(&["list"]);
+    assert_ok(&o);
+    assert_eq!(
+        stdout(&o),
+        "all on localhost \"all\": everyone\n\
+         staff on localhost \"Staff ✓\": alice@localhost, bob@localhost\n"
+    );
+    {
+        let storage = open(&data).await;
+        let groups = storage
+            .shared_groups()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[1].display_name, "Staff ✓");
+        assert!(groups[0].everyone && !groups[1].everyone);
+        storage.close().await;
+    }
+
+    // remove-member.
+    let o = group(&["remove-member", "staff", "bob@localhost"]);
+    assert_ok(&o);
+    assert_eq!(
+        stdout(&o),
+        "removed bob@localhost from shared group staff on localhost\n"
+    );
+    let o = group(&["remove-member", "staff", "bob@localhost"]);
+    assert_ok(&o);
+    assert!(stdout(&o).contains("not a member"), "{}", stdout(&o));
+    assert_fails_with(
+        &group(&["remove-member", "staff", "carol@localhost"]),
+        "does not exist",
+    );
+    assert_fails_with(
+        &group(&["remove-member", "nope", "bob@localhost"]),
+        "shared group `nope` does not exist",
+    );
+
+    // Deleting an account removes its memberships.
+    assert_ok(&cmd(&["user", "delete", "alice@localhost"]));
+    let o = group(&["list", "--domain", "localhost"]);
+    assert_ok(&o);
+    assert!(
+        stdout(&o).contains("staff on localhost \"Staff ✓\": no members\n"),
+        "{}",
+        stdout(&o)
+    );
+
+    // delete.
+    let o = group(&["delete", "staff"]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "deleted shared group staff on localhost\n");
+    assert_fails_with(&group(&["delete", "staff"]), "does not exist");
+    assert_eq!(
+        stdout(&group(&["list"])),
+        "all on localhost \"all\": everyone\n"
+    );
+    assert_fails_with(&group(&["list", "--domain", "example.org"]), "not a host");
+}
+
+#[test]
+fn group_commands_across_hosts() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("chatrix.toml");
+    write(
+        &config,
+        "data_dir = \"state\"\n\
+         [[hosts]]\ndomain = \"example.org\"\n\
+         [[hosts]]\ndomain = \"example.net\"\n",
+    );
+    let c = path_str(&config);
+    let group = |args: &[&str]| {
+        let mut all = vec!["-c", c, "group"];
+        all.extend_from_slice(args);
+        run(&all, None)
+    };
+    for jid in ["alice@example.org", "bob@example.net"] {
+        assert_ok(&run(
+            &["-c", c, "user", "add", jid, "--password-stdin"],
+            Some("pw\n"),
+        ));
+    }
+    // The default domain is the first host; the same name may exist on another.
+    assert_ok(&group(&["create", "team"]));
+    assert_ok(&group(&["create", "team", "--domain", "example.net"]));
+    // A member may be an account of any of our hosts.
+    assert_ok(&group(&["add-member", "team", "bob@example.net"]));
+    assert_ok(&group(&[
+        "add-member",
+        "team",
+        "alice@example.org",
+        "--domain",
+        "example.net",
+    ]));
+    let o = group(&["list"]);
+    assert_ok(&o);
+    assert_eq!(
+        stdout(&o),
+        "team on example.net \"team\": alice@example.org\n\
+         team on example.org \"team\": bob@example.net\n"
+    );
+    let o = group(&["list", "--domain", "example.org"]);
+    assert_eq!(
+        stdout(&o),
+        "team on example.org \"team\": bob@example.net\n"
+    );
+    assert_ok(&group(&["delete", "team", "--domain", "example.net"]));
+    assert_fails_with(
+        &group(&["delete", "team", "--domain", "example.net"]),
+        "does not exist on example.net",
+    );
+}
+
 fn write(path: &Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
 }
@@ -376,12 +563,22 @@ fn check_config() {
 fn help_and_version() {
     let o = run(&["--help"], None);
     assert_ok(&o);
-    for word in ["check-config", "user", "--config", "--data-dir"] {
+    for word in ["check-config", "user", "group", "--config", "--data-dir"] {
         assert!(stdout(&o).contains(word), "{word}: {}", stdout(&o));
     }
     let o = run(&["user", "--help"], None);
     assert_ok(&o);
     for word in ["add", "passwd", "delete", "list"] {
+        assert!(stdout(&o).contains(word), "{word}");
+    }
+    let o = run(&["group", "--help"], None);
+    assert_ok(&o);
+    for word in ["create", "delete", "add-member", "remove-member", "list"] {
+        assert!(stdout(&o).contains(word), "{word}");
+    }
+    let o = run(&["group", "create", "--help"], None);
+    assert_ok(&o);
+    for word in ["--domain", "--display-name", "--everyone"] {
         assert!(stdout(&o).contains(word), "{word}");
     }
     let o = run(&["--version"], None);

@@ -1,6 +1,7 @@
 //! What each subcommand does, given a loaded configuration.
 
 pub mod check_config;
+pub mod group;
 pub mod run;
 pub mod user;
 
@@ -27,6 +28,7 @@ pub async fn execute(cli: &Cli, config: Config) -> Result<(), ServerError> {
         None | Some(Command::Run) => run::run(config).await,
         Some(Command::CheckConfig) => check_config::check_config(&config, cli.config.as_deref()),
         Some(Command::User(cmd)) => user::execute(cmd, &config).await,
+        Some(Command::Group(cmd)) => group::execute(cmd, &config).await,
     }
 }
 
