@@ -22,6 +22,7 @@ pub mod config;
 pub mod context;
 pub mod data_dir;
 mod error;
+pub mod im;
 pub mod router;
 pub mod secret;
 pub mod storage;

@@ -15,6 +15,8 @@ use chatrix_server::storage::AccountJid;
 use chatrix_server::{Config, ServerContext};
 use xmpp_sasl::{StoredCredentials, SystemRng};
 
+pub(crate) mod raw;
+
 /// The variable that names the PostgreSQL server for tests (an admin URL: each test creates
 /// and drops its own database through it).
 pub(crate) const PG_URL_VAR: &str = "CHATRIX_TEST_PG_URL";

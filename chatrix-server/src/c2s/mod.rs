@@ -55,12 +55,20 @@ impl C2sServer {
 
     /// The sessions bound right now.
     pub fn sessions(&self) -> &SessionRegistry {
-        &self.shared.sessions
+        self.shared.im.sessions()
     }
 
     /// Accepts connections on every listener until this future is dropped.
     pub async fn serve(self) {
         let mut tasks = tokio::task::JoinSet::new();
+        // Shared roster groups: loaded now, then watched for changes.
+        if let Err(e) = self.shared.im.refresh_shared_groups().await {
+            tracing::warn!(error = %e, "shared roster groups: initial load failed");
+        }
+        tasks.spawn(
+            Arc::clone(&self.shared.im)
+                .poll_shared_groups(self.shared.ctx.config.shared_groups_poll),
+        );
         for (listener, config, socket) in self.listeners {
             let shared = Arc::clone(&self.shared);
             tasks.spawn(accept_loop(shared, listener, config, socket));

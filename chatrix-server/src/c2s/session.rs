@@ -4,6 +4,7 @@
 //! fetches credentials from storage, binds the session in the registry, hands stanzas to the
 //! router and carries out what the router says.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -13,12 +14,13 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use xmpp_core::router::Action;
-use xmpp_core::{FullJid, Stanza, StanzaCondition, StanzaError, StreamCondition, StreamError};
+use xmpp_core::{FullJid, Jid, Stanza, StanzaCondition, StanzaError, StreamCondition, StreamError};
 use xmpp_sasl::{ChannelBindings, SystemRng};
 use xmpp_stream::c2s::{Connection, ConnectionConfig, Event};
 
 use super::shared::Shared;
 use super::tls;
+use crate::im::{Outbox, note_directed};
 use crate::router::{Outbound, RegistryView, SessionHandle};
 
 /// How long a TLS handshake may take before the connection is dropped.
@@ -73,6 +75,11 @@ struct Session {
     handle: SessionHandle,
     inbox: mpsc::Receiver<Outbound>,
     bound: Option<FullJid>,
+    /// Whether the session sent available presence (and not unavailable since).
+    available: bool,
+    /// Where the session sent directed available presence (RFC 6121 §4.6): told
+    /// `unavailable` when the session goes unavailable. Allocated only when used.
+    directed: HashSet<Jid>,
     /// Whether input arrived since the connection last released its temporaries.
     had_input: bool,
 }
@@ -88,7 +95,7 @@ pub(crate) async fn serve_starttls(
     let mut tcp = tcp;
     match session.drive(&mut tcp).await {
         Ok(Exit::StartTls) => {}
-        Ok(Exit::Done) | Err(_) => return session.finish(),
+        Ok(Exit::Done) | Err(_) => return session.finish().await,
     }
     let domain = session.conn.domain().map(str::to_owned);
     let upgraded = tokio::time::timeout(
@@ -104,13 +111,13 @@ pub(crate) async fn serve_starttls(
     .await;
     let Ok(Ok((mut stream, bindings))) = upgraded else {
         tracing::debug!(peer = %session.peer, "STARTTLS handshake failed");
-        return session.finish();
+        return session.finish().await;
     };
     session
         .conn
         .handle_tls_established(bindings, Instant::now());
     let _ = session.drive(&mut stream).await;
-    session.finish();
+    session.finish().await;
 }
 
 /// Serves a connection on a Direct TLS listener (XEP-0368).
@@ -131,7 +138,7 @@ pub(crate) async fn serve_direct_tls(
     };
     let mut session = Session::new(shared, config, Some(bindings), peer);
     let _ = session.drive(&mut stream).await;
-    session.finish();
+    session.finish().await;
 }
 
 impl Session {
@@ -156,6 +163,8 @@ impl Session {
             handle,
             inbox,
             bound: None,
+            available: false,
+            directed: HashSet::new(),
             had_input: false,
         }
     }
@@ -269,7 +278,7 @@ impl Session {
             Event::Bound { jid } => {
                 tracing::debug!(peer = %self.peer, %jid, "bound");
             }
-            Event::Stanza(element) => self.route(element),
+            Event::Stanza(element) => self.route(element).await,
             Event::Closed { error, by_peer } => {
                 tracing::debug!(peer = %self.peer, ?error, by_peer, "stream closed");
                 return Some(Exit::Done);
@@ -302,7 +311,12 @@ impl Session {
                 .complete_bind(Err(StanzaError::new(StanzaCondition::BadRequest)));
         };
         // RFC 6120 §7.7.2.2: the new login wins; the old session ends with `conflict`.
-        if let Some(old) = self.shared.sessions.bind(jid.clone(), self.handle.clone()) {
+        if let Some(old) = self
+            .shared
+            .im
+            .sessions
+            .bind(jid.clone(), self.handle.clone())
+        {
             let _ = old.try_send(Outbound::Close(Box::new(
                 StreamError::new(StreamCondition::Conflict)
                     .with_text(Some("en"), "replaced by a new connection"),
@@ -312,7 +326,7 @@ impl Session {
         self.conn.complete_bind(Ok(jid));
     }
 
-    fn route(&mut self, element: xmpp_core::Element) {
+    async fn route(&mut self, element: xmpp_core::Element) {
         let Some(sender) = self.bound.clone() else {
             return;
         };
@@ -330,16 +344,70 @@ impl Session {
         // One view of the registry for routing and for finding the recipients' channels: the
         // read lock is taken once per stanza. Delivery only queues, so it never waits under it.
         let shared = Arc::clone(&self.shared);
-        let view = shared.sessions.view();
-        let actions = shared
-            .router
-            .route_from_client(&sender, stanza, &view, SystemTime::now());
-        for action in actions {
-            match action {
-                Action::Deliver { to, stanza } => self.deliver(&view, &sender, &to, &stanza),
-                Action::CloseSender(error) => self.conn.close(error),
-                _ => {}
+        let mut deferred = Vec::new();
+        {
+            let view = shared.im.sessions.view();
+            let actions =
+                shared
+                    .im
+                    .router
+                    .route_from_client(&sender, stanza, &view, SystemTime::now());
+            for action in actions {
+                match action {
+                    Action::Deliver { to, stanza } => self.deliver(&view, &sender, &to, &stanza),
+                    Action::CloseSender(error) => self.conn.close(error),
+                    Action::DirectedPresence { to, available } => {
+                        note_directed(&mut self.directed, to, available);
+                    }
+                    // What needs storage runs after the registry lock is released.
+                    other => deferred.push(other),
+                }
             }
+        }
+        for action in deferred {
+            self.handle_im_action(&sender, action).await;
+        }
+    }
+
+    /// Carries out an action that needs rosters or storage.
+    async fn handle_im_action(&mut self, sender: &FullJid, action: Action) {
+        let im = Arc::clone(&self.shared.im);
+        let mut out = Outbox::for_sender(sender);
+        match action {
+            Action::RosterIq(iq) => {
+                im.handle_roster_iq(sender, &self.handle, iq, &mut out)
+                    .await;
+            }
+            Action::BroadcastPresence { stanza, priority } => {
+                let was_available = self.available;
+                self.available = priority.is_some();
+                im.handle_broadcast(
+                    sender,
+                    &self.handle,
+                    stanza,
+                    priority,
+                    was_available,
+                    &mut self.directed,
+                    &mut out,
+                )
+                .await;
+            }
+            Action::Subscription {
+                contact,
+                kind,
+                stanza,
+            } => {
+                im.handle_subscription(sender, contact, kind, stanza, &mut out)
+                    .await;
+            }
+            Action::Probe { contact } => im.handle_probe(sender, &contact, &mut out).await,
+            Action::StoreOffline { account, stanza } => {
+                im.store_offline(&account, stanza, &mut out).await;
+            }
+            _ => {}
+        }
+        for stanza in out.to_sender {
+            let _ = self.conn.send_stanza(&stanza);
         }
     }
 
@@ -371,11 +439,58 @@ impl Session {
         }
     }
 
-    fn finish(self) {
-        if let Some(jid) = &self.bound {
-            self.shared.sessions.unbind(jid, &self.handle);
+    /// Ends the session: the unavailable presence its contacts are owed (RFC 6121 §4.5.2),
+    /// then unbinding, then messages that were queued for it and never written go elsewhere.
+    async fn finish(mut self) {
+        let Some(jid) = self.bound.take() else {
+            return;
+        };
+        let im = Arc::clone(&self.shared.im);
+        let element = xmpp_core::Element::new("presence", xmpp_core::ns::JABBER_CLIENT)
+            .with_attr("type", "unavailable")
+            .with_attr("from", jid.as_str());
+        if self.available
+            && let Ok(unavailable) = Stanza::from_element(element)
+        {
+            let mut out = Outbox::detached();
+            im.handle_broadcast(
+                &jid,
+                &self.handle,
+                unavailable,
+                None,
+                true,
+                &mut self.directed,
+                &mut out,
+            )
+            .await;
+        }
+        im.sessions.unbind(&jid, &self.handle);
+        self.inbox.close();
+        let mut orphans = Vec::new();
+        while let Ok(item) = self.inbox.try_recv() {
+            if let Outbound::Stanza(bytes) = item
+                && let Some(stanza) = reparse(&bytes)
+            {
+                orphans.push(stanza);
+            }
+        }
+        if !orphans.is_empty() {
+            im.reroute_orphans(orphans).await;
         }
     }
+}
+
+/// Reads back a stanza queued in serialised form (written without its `jabber:client`
+/// declaration, so it is parsed inside a wrapper that declares it).
+fn reparse(bytes: &[u8]) -> Option<Stanza> {
+    let mut wrapped = Vec::with_capacity(bytes.len() + 40);
+    wrapped.extend_from_slice(b"<w xmlns='jabber:client'>");
+    wrapped.extend_from_slice(bytes);
+    wrapped.extend_from_slice(b"</w>");
+    let limits = xmpp_core::xml::Limits::default().for_own_output();
+    let wrapper = xmpp_core::xml::parse_element(&wrapped, &limits).ok()?;
+    let element = wrapper.children().next()?.clone();
+    Stanza::from_element(element).ok()
 }
 
 async fn flush<S: AsyncWrite + Unpin>(

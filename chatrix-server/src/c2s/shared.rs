@@ -3,28 +3,39 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use xmpp_core::roster::RosterLimits;
 use xmpp_core::router::{Router, ServerInfo};
+use xmpp_core::{Element, ns};
 use xmpp_stream::c2s::{ConnectionConfig, TlsPolicy};
 
 use crate::config::{ListenerConfig, ListenerKind, TlsMode};
-use crate::router::SessionRegistry;
+use crate::im::{Im, ImLimits};
 use crate::{ServerContext, ServerError};
 
 /// State shared by all connections of a running server.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) ctx: ServerContext,
-    pub(crate) router: Router,
-    pub(crate) sessions: SessionRegistry,
+    /// Routing, the bound sessions, rosters, presence and offline storage.
+    pub(crate) im: Arc<Im>,
 }
 
 impl Shared {
     pub(crate) fn new(ctx: ServerContext) -> Self {
         let domains: Vec<String> = ctx.config.hosts.iter().map(|h| h.domain.clone()).collect();
-        let info = ServerInfo::new("Chatrix", env!("CARGO_PKG_VERSION"), SystemTime::now());
+        let info = ServerInfo::new("Chatrix", env!("CARGO_PKG_VERSION"), SystemTime::now())
+            .with_feature(ns::MSGOFFLINE);
+        let limits = ImLimits {
+            max_roster_items: ctx.config.max_roster_items,
+            roster: RosterLimits::default(),
+            max_offline_messages: ctx.config.default_class().max_offline_messages,
+        };
         Self {
-            router: Router::new(domains, info),
-            sessions: SessionRegistry::new(),
+            im: Arc::new(Im::new(
+                ctx.storage.clone(),
+                Router::new(domains, info),
+                limits,
+            )),
             ctx,
         }
     }
@@ -47,7 +58,12 @@ impl Shared {
             .with_tls(tls)
             .with_starttls(listener.kind == ListenerKind::C2sStarttls)
             .with_limits(self.ctx.config.limits)
-            .with_extra_features(vec![self.router.info().caps_element()]);
+            .with_extra_features(vec![
+                self.im.router.info().caps_element(),
+                // RFC 6121 §2.6.1 roster versioning, §3.4 pre-approval.
+                Element::new("ver", ns::ROSTER_VER_FEATURE),
+                Element::new("sub", ns::PRE_APPROVAL_FEATURE),
+            ]);
         Ok(Arc::new(config))
     }
 }

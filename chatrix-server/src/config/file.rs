@@ -30,6 +30,39 @@ pub(crate) struct ConfigFile {
     /// SASL settings.
     #[serde(default)]
     pub(crate) sasl: SaslFile,
+    /// Roster settings.
+    #[serde(default)]
+    pub(crate) roster: RosterFile,
+    /// Per-class account limits, by class name (`default`, `sponsor`, ...).
+    #[serde(default)]
+    pub(crate) account_classes: std::collections::BTreeMap<String, AccountClassFile>,
+    /// Shared roster groups.
+    #[serde(default)]
+    pub(crate) shared_groups: SharedGroupsFile,
+}
+
+/// The `[roster]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RosterFile {
+    /// The most items one roster may hold.
+    pub(crate) max_items: Option<Spanned<usize>>,
+}
+
+/// One `[account_classes.NAME]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccountClassFile {
+    /// How many offline messages an account of the class may hold.
+    pub(crate) max_offline_messages: Option<Spanned<u32>>,
+}
+
+/// The `[shared_groups]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SharedGroupsFile {
+    /// How often the server looks for changed groups, in milliseconds.
+    pub(crate) poll_interval_ms: Option<Spanned<u64>>,
 }
 
 /// One `[[hosts]]` entry.

@@ -12,9 +12,11 @@
 mod error;
 mod file;
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use toml::Spanned;
 use xmpp_core::jid::BareJid;
@@ -60,6 +62,46 @@ pub struct Config {
     pub limits: Limits,
     /// SASL settings.
     pub sasl: SaslConfig,
+    /// The most items one roster may hold.
+    pub max_roster_items: usize,
+    /// Limits per account class; always has [`DEFAULT_CLASS`].
+    pub account_classes: BTreeMap<String, AccountClass>,
+    /// How often shared roster groups are checked for changes.
+    pub shared_groups_poll: Duration,
+}
+
+/// The class every account has until a class is set for it.
+pub const DEFAULT_CLASS: &str = "default";
+/// The roster size limit when the configuration sets none.
+pub const DEFAULT_MAX_ROSTER_ITEMS: usize = 1000;
+/// Offline messages per account of the default class (ejabberd's example default).
+pub const DEFAULT_MAX_OFFLINE_MESSAGES: u32 = 100;
+/// How often shared groups are checked when the configuration does not say.
+pub const DEFAULT_SHARED_GROUPS_POLL: Duration = Duration::from_secs(2);
+
+/// The limits an account's class gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountClass {
+    /// How many offline messages the account may hold.
+    pub max_offline_messages: u32,
+}
+
+impl Default for AccountClass {
+    fn default() -> Self {
+        Self {
+            max_offline_messages: DEFAULT_MAX_OFFLINE_MESSAGES,
+        }
+    }
+}
+
+impl Config {
+    /// The limits of the default account class.
+    pub fn default_class(&self) -> AccountClass {
+        self.account_classes
+            .get(DEFAULT_CLASS)
+            .copied()
+            .unwrap_or_default()
+    }
 }
 
 /// One virtual host.
@@ -284,6 +326,37 @@ impl<'a> Resolver<'a> {
         let database = self.database(file.database)?;
         let limits = self.limits(file.limits)?;
         let sasl = self.sasl(file.sasl)?;
+        let max_roster_items = match file.roster.max_items {
+            None => DEFAULT_MAX_ROSTER_ITEMS,
+            Some(n) if *n.get_ref() == 0 => {
+                return Err(self.invalid("roster.max_items", Some(n.span()), "must be at least 1"));
+            }
+            Some(n) => n.into_inner(),
+        };
+        let mut account_classes = BTreeMap::new();
+        account_classes.insert(DEFAULT_CLASS.to_owned(), AccountClass::default());
+        for (name, class) in file.account_classes {
+            let max_offline_messages = class
+                .max_offline_messages
+                .map_or(DEFAULT_MAX_OFFLINE_MESSAGES, Spanned::into_inner);
+            account_classes.insert(
+                name,
+                AccountClass {
+                    max_offline_messages,
+                },
+            );
+        }
+        let shared_groups_poll = match file.shared_groups.poll_interval_ms {
+            None => DEFAULT_SHARED_GROUPS_POLL,
+            Some(n) if *n.get_ref() == 0 => {
+                return Err(self.invalid(
+                    "shared_groups.poll_interval_ms",
+                    Some(n.span()),
+                    "must be at least 1",
+                ));
+            }
+            Some(n) => Duration::from_millis(n.into_inner()),
+        };
         Ok(Config {
             origin: self.origin.clone(),
             data_dir,
@@ -293,6 +366,9 @@ impl<'a> Resolver<'a> {
             database,
             limits,
             sasl,
+            max_roster_items,
+            account_classes,
+            shared_groups_poll,
         })
     }
 

@@ -2,4 +2,6 @@
 
 mod sessions;
 
-pub use sessions::{OUTBOUND_QUEUE, Outbound, RegistryView, SessionHandle, SessionRegistry};
+pub use sessions::{
+    OUTBOUND_QUEUE, Outbound, Presence, RegistryView, SessionHandle, SessionRegistry,
+};

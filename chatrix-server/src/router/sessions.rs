@@ -6,12 +6,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
-use xmpp_core::router::SessionTable;
-use xmpp_core::{BareJid, FullJid, StreamError};
+use xmpp_core::router::{BoundResource, SessionTable};
+use xmpp_core::{BareJid, FullJid, Stanza, StreamError};
 
 /// What other tasks can ask a session to do.
 #[derive(Debug)]
@@ -50,10 +50,34 @@ impl SessionHandle {
     }
 }
 
+/// The presence a session broadcast last, kept for probes and for the account's new resources.
+#[derive(Debug, Clone)]
+pub struct Presence {
+    /// Its priority (RFC 6121 §4.7.2.3).
+    pub priority: i8,
+    /// The stanza as broadcast: `from` the full JID, no `to`.
+    pub stanza: Arc<Stanza>,
+}
+
 #[derive(Debug)]
 struct Entry {
     jid: FullJid,
     handle: SessionHandle,
+    /// `Some` while the session is available (sent initial presence, not yet unavailable).
+    presence: Option<Presence>,
+    /// The session asked for the roster: it gets roster pushes (RFC 6121 §2.1.6).
+    interested: bool,
+}
+
+impl Entry {
+    fn new(jid: FullJid, handle: SessionHandle) -> Self {
+        Self {
+            jid,
+            handle,
+            presence: None,
+            interested: false,
+        }
+    }
 }
 
 /// All bound sessions, by account.
@@ -77,10 +101,37 @@ impl SessionRegistry {
             .unwrap_or_else(PoisonError::into_inner);
         let entries = accounts.entry(jid.to_bare()).or_default();
         if let Some(existing) = entries.iter_mut().find(|e| e.jid == jid) {
-            return Some(std::mem::replace(&mut existing.handle, handle));
+            // The replacement starts unavailable and uninterested, as any new session.
+            let old = std::mem::replace(existing, Entry::new(jid, handle));
+            return Some(old.handle);
         }
-        entries.push(Entry { jid, handle });
+        entries.push(Entry::new(jid, handle));
         None
+    }
+
+    /// Records the session's availability: `Some` after available presence, `None` after
+    /// unavailable. Ignored when `jid` is no longer bound to `handle`'s session.
+    pub fn set_presence(&self, jid: &FullJid, handle: &SessionHandle, presence: Option<Presence>) {
+        self.with_entry(jid, handle, |e| e.presence = presence);
+    }
+
+    /// Marks the session as interested in roster pushes.
+    pub fn set_interested(&self, jid: &FullJid, handle: &SessionHandle) {
+        self.with_entry(jid, handle, |e| e.interested = true);
+    }
+
+    fn with_entry(&self, jid: &FullJid, handle: &SessionHandle, f: impl FnOnce(&mut Entry)) {
+        let mut accounts = self
+            .accounts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(entry) = accounts
+            .get_mut(&jid.to_bare())
+            .and_then(|entries| entries.iter_mut().find(|e| e.jid == *jid))
+            .filter(|e| e.handle.id == handle.id)
+        {
+            f(entry);
+        }
     }
 
     /// Removes `jid` if it is still bound to the session `handle` belongs to (a session that
@@ -128,12 +179,46 @@ impl RegistryView<'_> {
             .find(|e| e.jid == *jid)
             .map(|e| e.handle.clone())
     }
+
+    /// The account's available sessions with their current presence.
+    pub fn available(&self, account: &BareJid) -> Vec<(FullJid, Presence)> {
+        self.0.get(account).map_or_else(Vec::new, |entries| {
+            entries
+                .iter()
+                .filter_map(|e| e.presence.clone().map(|p| (e.jid.clone(), p)))
+                .collect()
+        })
+    }
+
+    /// Whether any session of the account is available with a non-negative priority (one that
+    /// takes messages to the bare JID, RFC 6121 §8.5.2.1.1).
+    pub fn takes_messages(&self, account: &BareJid) -> bool {
+        self.0.get(account).is_some_and(|entries| {
+            entries
+                .iter()
+                .any(|e| e.presence.as_ref().is_some_and(|p| p.priority >= 0))
+        })
+    }
+
+    /// The account's sessions that asked for the roster (they get roster pushes).
+    pub fn interested(&self, account: &BareJid) -> Vec<FullJid> {
+        self.0.get(account).map_or_else(Vec::new, |entries| {
+            entries
+                .iter()
+                .filter(|e| e.interested)
+                .map(|e| e.jid.clone())
+                .collect()
+        })
+    }
 }
 
 impl SessionTable for RegistryView<'_> {
-    fn resources_of(&self, account: &BareJid, out: &mut Vec<FullJid>) {
+    fn resources_of(&self, account: &BareJid, out: &mut Vec<BoundResource>) {
         if let Some(entries) = self.0.get(account) {
-            out.extend(entries.iter().map(|e| e.jid.clone()));
+            out.extend(entries.iter().map(|e| BoundResource {
+                jid: e.jid.clone(),
+                availability: e.presence.as_ref().map(|p| p.priority),
+            }));
         }
     }
 
@@ -181,8 +266,9 @@ mod tests {
         let mut out = Vec::new();
         reg.view()
             .resources_of(&"u@example.org".parse().expect("valid"), &mut out);
-        out.sort();
-        assert_eq!(out, vec![full("u@example.org/a"), full("u@example.org/b")]);
+        let mut jids: Vec<_> = out.into_iter().map(|r| r.jid).collect();
+        jids.sort();
+        assert_eq!(jids, vec![full("u@example.org/a"), full("u@example.org/b")]);
     }
 
     #[test]

@@ -103,6 +103,19 @@ impl RosterItem {
         self.approved = state.approved;
     }
 
+    /// Whether clients see the item. An item that exists only because the contact asked for
+    /// a subscription the user has not answered ("None + Pending In", nothing the user set) is
+    /// server memory: RFC 6121 §3.1.3 has the request delivered, not the contact added to the
+    /// roster, until the user approves.
+    pub fn is_shown(&self) -> bool {
+        !(self.subscription == Subscription::None
+            && !self.ask
+            && !self.approved
+            && self.pending_in
+            && self.name.is_none()
+            && self.groups.is_empty())
+    }
+
     /// Adds a group unless the item is in it already; returns whether it was added.
     pub fn add_group(&mut self, group: &str) -> bool {
         if self.groups.iter().any(|g| g == group) {
@@ -432,7 +445,7 @@ impl Roster {
         if with_version {
             query.set_attr("ver", self.version.to_string());
         }
-        for item in self.items() {
+        for item in self.items().filter(|i| i.is_shown()) {
             query.append_child(item.to_element());
         }
         query
@@ -463,6 +476,22 @@ mod unit {
         }
         assert_eq!(Subscription::from_attr("None"), None);
         assert_eq!(Subscription::default(), Subscription::None);
+    }
+
+    #[test]
+    fn an_unanswered_request_alone_is_not_shown() {
+        let mut item = RosterItem::new(bare("a@example.com"));
+        item.pending_in = true;
+        let mut roster = Roster::new();
+        roster.put(item.clone());
+        assert!(!item.is_shown());
+        assert_eq!(roster.to_query(false).children().count(), 0);
+        // Once the user named the contact, or any subscription exists, it is a roster item.
+        item.name = Some("A".into());
+        assert!(item.is_shown());
+        item.name = None;
+        item.subscription = Subscription::To;
+        assert!(item.is_shown());
     }
 
     #[test]

@@ -5,11 +5,14 @@
 //! carry out. That keeps every delivery rule testable in memory, and lets a later cluster
 //! treat "a session on another node" as one more kind of route.
 //!
-//! What it does now: checks and stamps `from`, answers the server's own IQs, delivers to bound
-//! sessions, and returns the stanza error that fits when nothing can take the stanza (never an
-//! error to an error). Rosters, presence broadcast, offline storage and s2s arrive with later
-//! issues and plug in here.
+//! What it does: checks and stamps `from`, answers the server's own IQs, applies the delivery
+//! rules of RFC 6121 §8.5 to bound and available sessions, and returns the stanza error that
+//! fits when nothing can take the stanza (never an error to an error). What needs stored state
+//! (rosters, subscriptions, presence broadcast, offline storage) comes back as a typed
+//! [`Action`] for the server to carry out with `crate::roster` and `crate::im`
+//! (docs/im-core.md). Server-to-server arrives with a later issue and plugs in here.
 
+mod client;
 mod disco;
 mod server_iq;
 
@@ -18,10 +21,12 @@ pub use disco::{DiscoInfo, Identity};
 use std::collections::HashSet;
 use std::time::SystemTime;
 
-use crate::error::{StanzaCondition, StanzaError, StreamCondition, StreamError};
+use crate::error::{StanzaCondition, StanzaError, StreamError};
+use crate::im::delivery::Availability;
 use crate::jid::{BareJid, FullJid, Jid};
 use crate::ns;
-use crate::stanza::{IqType, MessageType, PresenceType, Stanza, StanzaKind};
+use crate::roster::SubscriptionType;
+use crate::stanza::Stanza;
 
 /// What the server says about itself.
 #[derive(Debug, Clone)]
@@ -106,10 +111,19 @@ impl ServerInfo {
     }
 }
 
+/// One bound session of an account, as routing sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundResource {
+    /// Its full JID.
+    pub jid: FullJid,
+    /// Whether it sent initial presence, and with which priority.
+    pub availability: Availability,
+}
+
 /// A view of the sessions bound on this server, implemented by whoever keeps them.
 pub trait SessionTable {
-    /// Appends the full JIDs of the account's bound sessions to `out`.
-    fn resources_of(&self, account: &BareJid, out: &mut Vec<FullJid>);
+    /// Appends the account's bound sessions to `out`.
+    fn resources_of(&self, account: &BareJid, out: &mut Vec<BoundResource>);
     /// Whether this full JID is bound.
     fn is_bound(&self, jid: &FullJid) -> bool;
 }
@@ -127,6 +141,50 @@ pub enum Action {
     },
     /// The sender broke the protocol: close its stream with this error.
     CloseSender(StreamError),
+    /// A message for a local account that no available resource can take, worth storing
+    /// (`crate::im::offline::is_storable`): store it, or bounce it when the account does not
+    /// exist or its storage is full, with the same error either way.
+    StoreOffline {
+        /// The recipient account.
+        account: BareJid,
+        /// The message, `from` stamped.
+        stanza: Stanza,
+    },
+    /// A roster get or set from the sender for its own roster (RFC 6121 §2).
+    RosterIq(Stanza),
+    /// The sender's presence broadcast (no `to`): available with its priority, or
+    /// unavailable (RFC 6121 §4.2, §4.4, §4.5). The session table is not changed by the
+    /// router: the server records the new availability.
+    BroadcastPresence {
+        /// The presence, `from` stamped, no `to`.
+        stanza: Stanza,
+        /// `Some(priority)` for available presence, `None` for unavailable.
+        priority: Option<i8>,
+    },
+    /// The sender sent directed presence to `to` (RFC 6121 §4.6); the deliveries come as
+    /// separate actions. The sender's session remembers an available one (and forgets it on
+    /// an unavailable one) to send `unavailable` there when it goes offline.
+    DirectedPresence {
+        /// The recipient.
+        to: Jid,
+        /// Available (remember) or unavailable (forget).
+        available: bool,
+    },
+    /// A subscription stanza from the sender to `contact` (RFC 6121 §3).
+    Subscription {
+        /// The contact, a local or remote bare JID with a localpart.
+        contact: BareJid,
+        /// What it asks.
+        kind: SubscriptionType,
+        /// The stanza, `from` stamped.
+        stanza: Stanza,
+    },
+    /// A presence probe from the sender to a local `contact` (answered only when the sender
+    /// may see the contact's presence).
+    Probe {
+        /// The contact probed.
+        contact: BareJid,
+    },
 }
 
 /// The routing configuration: hosted domains and the server's self-description.
@@ -153,222 +211,6 @@ impl Router {
     /// The server's self-description.
     pub fn info(&self) -> &ServerInfo {
         &self.info
-    }
-
-    /// Routes a stanza that the client bound as `sender` sent.
-    pub fn route_from_client(
-        &self,
-        sender: &FullJid,
-        mut stanza: Stanza,
-        sessions: &impl SessionTable,
-        now: SystemTime,
-    ) -> Vec<Action> {
-        // RFC 6120 §8.1.2.1: the server stamps the full JID; a client may only name its own
-        // full or bare JID (security.md §1.7).
-        match stanza.from() {
-            None => {}
-            Some(from) if from == sender || from.as_str() == sender.bare_str() => {}
-            Some(_) => {
-                return vec![Action::CloseSender(
-                    StreamError::new(StreamCondition::InvalidFrom)
-                        .with_text(Some("en"), "'from' does not match the bound address"),
-                )];
-            }
-        }
-        stanza.set_from(Some(Jid::from(sender.clone())));
-        // RFC 6120 §10.3: no 'to' means the account itself.
-        let to = match stanza.to() {
-            Some(to) => to.clone(),
-            None => Jid::from(sender.to_bare()),
-        };
-        let mut actions = Vec::new();
-        self.route_to(sender, stanza, &to, sessions, now, &mut actions);
-        actions
-    }
-
-    fn route_to(
-        &self,
-        sender: &FullJid,
-        stanza: Stanza,
-        to: &Jid,
-        sessions: &impl SessionTable,
-        now: SystemTime,
-        actions: &mut Vec<Action>,
-    ) {
-        if !self.is_hosted(to.domain()) {
-            // Until server-to-server exists, every remote domain is out of reach.
-            return bounce(
-                sender,
-                &stanza,
-                StanzaCondition::RemoteServerNotFound,
-                actions,
-            );
-        }
-        match (to.localpart(), to.resource()) {
-            (None, None) => self.to_server(sender, &stanza, now, actions),
-            (None, Some(_)) => {
-                if stanza.kind() != StanzaKind::Presence {
-                    bounce(
-                        sender,
-                        &stanza,
-                        StanzaCondition::ServiceUnavailable,
-                        actions,
-                    );
-                }
-            }
-            (Some(_), None) => to_account(sender, stanza, &to.to_bare(), sessions, actions),
-            (Some(_), Some(_)) => {
-                let Ok(full) = FullJid::try_from(to.clone()) else {
-                    return;
-                };
-                to_full(sender, stanza, &full, sessions, actions);
-            }
-        }
-    }
-
-    fn to_server(
-        &self,
-        sender: &FullJid,
-        stanza: &Stanza,
-        now: SystemTime,
-        actions: &mut Vec<Action>,
-    ) {
-        match stanza.kind() {
-            StanzaKind::Iq => {
-                if !stanza.iq_type().is_some_and(IqType::is_request) {
-                    // Results and errors addressed to the server end here.
-                    return;
-                }
-                let answer = server_iq::handle_domain_iq(&self.info, stanza, now);
-                answer_iq(sender, stanza, answer, actions);
-            }
-            StanzaKind::Message => {
-                bounce(sender, stanza, StanzaCondition::ServiceUnavailable, actions);
-            }
-            // A probe or directed available presence to the domain learns the server's presence,
-            // with its XEP-0115 caps, so clients can discover its features without a disco round
-            // trip when the hash is cached.
-            StanzaKind::Presence => {
-                if matches!(
-                    stanza.presence_type(),
-                    Some(PresenceType::Available | PresenceType::Probe)
-                ) && let Some(presence) = self.server_presence(sender, stanza)
-                {
-                    actions.push(Action::Deliver {
-                        to: sender.clone(),
-                        stanza: presence,
-                    });
-                }
-            }
-        }
-    }
-}
-
-impl Router {
-    fn server_presence(&self, sender: &FullJid, to_server: &Stanza) -> Option<Stanza> {
-        let domain = to_server.to()?.as_str();
-        let presence = crate::Element::new("presence", to_server.ns().namespace())
-            .with_attr("from", domain)
-            .with_attr("to", sender.as_str())
-            .with_child(self.info.caps_element());
-        Stanza::from_element(presence).ok()
-    }
-}
-
-fn to_account(
-    sender: &FullJid,
-    stanza: Stanza,
-    account: &BareJid,
-    sessions: &impl SessionTable,
-    actions: &mut Vec<Action>,
-) {
-    match stanza.kind() {
-        StanzaKind::Iq => {
-            if stanza.iq_type().is_some_and(IqType::is_request) {
-                let answer = server_iq::handle_account_iq(account, &stanza);
-                answer_iq(sender, &stanza, answer, actions);
-            }
-        }
-        StanzaKind::Message | StanzaKind::Presence => {
-            if stanza.presence_type() == Some(PresenceType::Probe) {
-                return;
-            }
-            let mut resources = Vec::new();
-            sessions.resources_of(account, &mut resources);
-            if resources.is_empty() {
-                if stanza.kind() == StanzaKind::Message {
-                    // No offline storage yet (that arrives with the IM core): say so
-                    // rather than drop it.
-                    bounce(
-                        sender,
-                        &stanza,
-                        StanzaCondition::ServiceUnavailable,
-                        actions,
-                    );
-                }
-                return;
-            }
-            deliver_all(stanza, resources, actions);
-        }
-    }
-}
-
-fn to_full(
-    sender: &FullJid,
-    stanza: Stanza,
-    to: &FullJid,
-    sessions: &impl SessionTable,
-    actions: &mut Vec<Action>,
-) {
-    if sessions.is_bound(to) {
-        actions.push(Action::Deliver {
-            to: to.clone(),
-            stanza,
-        });
-        return;
-    }
-    // RFC 6121 §8.5.3.2: no such resource.
-    match stanza.kind() {
-        StanzaKind::Message => match stanza.message_type() {
-            Some(MessageType::Chat | MessageType::Normal) => {
-                to_account(sender, stanza, &to.to_bare(), sessions, actions);
-            }
-            Some(MessageType::Groupchat) => {
-                bounce(
-                    sender,
-                    &stanza,
-                    StanzaCondition::ServiceUnavailable,
-                    actions,
-                );
-            }
-            // Headlines and errors are dropped silently.
-            _ => {}
-        },
-        StanzaKind::Iq => {
-            bounce(
-                sender,
-                &stanza,
-                StanzaCondition::ServiceUnavailable,
-                actions,
-            );
-        }
-        StanzaKind::Presence => {}
-    }
-}
-
-fn deliver_all(stanza: Stanza, resources: Vec<FullJid>, actions: &mut Vec<Action>) {
-    let last = resources.len().saturating_sub(1);
-    let mut stanza = Some(stanza);
-    for (i, to) in resources.into_iter().enumerate() {
-        // The last recipient takes the stanza itself; the others get clones.
-        let copy = if i == last {
-            stanza.take()
-        } else {
-            stanza.clone()
-        };
-        if let Some(s) = copy {
-            actions.push(Action::Deliver { to, stanza: s });
-        }
     }
 }
 

@@ -2,20 +2,26 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use super::*;
 use crate::Element;
+use crate::error::StreamCondition;
+use crate::stanza::PresenceType;
 
-struct Sessions(Vec<FullJid>);
+/// Bound sessions with their availability (`None`: no initial presence yet).
+struct Sessions(Vec<(FullJid, Option<i8>)>);
 
 impl SessionTable for Sessions {
-    fn resources_of(&self, account: &BareJid, out: &mut Vec<FullJid>) {
+    fn resources_of(&self, account: &BareJid, out: &mut Vec<BoundResource>) {
         out.extend(
             self.0
                 .iter()
-                .filter(|j| j.bare_str() == account.as_str())
-                .cloned(),
+                .filter(|(j, _)| j.bare_str() == account.as_str())
+                .map(|(jid, availability)| BoundResource {
+                    jid: jid.clone(),
+                    availability: *availability,
+                }),
         );
     }
     fn is_bound(&self, jid: &FullJid) -> bool {
-        self.0.contains(jid)
+        self.0.iter().any(|(j, _)| j == jid)
     }
 }
 
@@ -42,9 +48,9 @@ fn now() -> SystemTime {
 
 fn online() -> Sessions {
     Sessions(vec![
-        full("alice@example.org/phone"),
-        full("bob@example.org/laptop"),
-        full("bob@example.org/phone"),
+        (full("alice@example.org/phone"), Some(0)),
+        (full("bob@example.org/laptop"), Some(0)),
+        (full("bob@example.org/phone"), Some(0)),
     ])
 }
 
@@ -283,7 +289,7 @@ fn chat_to_an_offline_resource_falls_back_to_the_bare_jid() {
         .iter()
         .map(|a| match a {
             Action::Deliver { to, .. } => to.as_str().to_owned(),
-            Action::CloseSender(e) => panic!("{e:?}"),
+            other => panic!("{other:?}"),
         })
         .collect();
     to.sort();
@@ -307,15 +313,26 @@ fn chat_to_an_offline_resource_falls_back_to_the_bare_jid() {
 }
 
 #[test]
-fn a_message_for_an_account_with_no_session_is_bounced_not_dropped() {
+fn a_message_for_an_account_with_no_session_goes_to_offline_storage() {
     let actions = route(
         "alice@example.org/phone",
         "<message xmlns='jabber:client' type='chat' to='carol@example.org' id='c'><body>x</body></message>",
     );
-    let (to, reply) = only_delivery(&actions);
-    assert_eq!(to.as_str(), "alice@example.org/phone");
-    assert_eq!(reply.id(), Some("c"));
-    assert_eq!(error_condition(reply), StanzaCondition::ServiceUnavailable);
+    let [Action::StoreOffline { account, stanza }] = actions.as_slice() else {
+        panic!("{actions:?}");
+    };
+    assert_eq!(account.as_str(), "carol@example.org");
+    assert_eq!(stanza.id(), Some("c"));
+    assert_eq!(
+        stanza.from().map(Jid::as_str),
+        Some("alice@example.org/phone")
+    );
+    // A chat state alone is not worth storing: dropped, with no hint about the account.
+    let actions = route(
+        "alice@example.org/phone",
+        "<message xmlns='jabber:client' type='chat' to='carol@example.org'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>",
+    );
+    assert_eq!(actions, vec![]);
 }
 
 #[test]

@@ -1,0 +1,218 @@
+//! Presence broadcast, probes and directed presence (RFC 6121 §4).
+//!
+//! Presence goes only where the user's roster says it may (`from` or `both`, and shared-group
+//! members), to the user's own available resources, and to JIDs the user sent directed
+//! presence to: nowhere else (docs/im-core.md).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use xmpp_core::im::presence::{readdress, subscription, unavailable};
+use xmpp_core::roster::SubscriptionType;
+use xmpp_core::{BareJid, FullJid, Jid, Stanza};
+
+use super::{Im, Outbox, storage_error};
+use crate::router::{Presence, SessionHandle};
+use crate::storage::AccountJid;
+
+/// The most JIDs one session remembers having sent directed presence to; beyond it the oldest
+/// are still told at the end, newer ones are not remembered (the user chose to send them).
+pub(crate) const MAX_DIRECTED: usize = 1000;
+
+impl Im {
+    /// The user's presence broadcast: `priority` is `Some` for available presence, `None` for
+    /// unavailable. `was_available` says whether this session had sent available presence
+    /// before (an initial presence triggers probes, stored requests and offline messages).
+    /// `directed` is the session's set of directed-presence recipients, told and emptied on
+    /// unavailable.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn handle_broadcast(
+        &self,
+        sender: &FullJid,
+        handle: &SessionHandle,
+        stanza: Stanza,
+        priority: Option<i8>,
+        was_available: bool,
+        directed: &mut HashSet<Jid>,
+        out: &mut Outbox,
+    ) {
+        let Ok(user) = AccountJid::try_from(sender.to_bare()) else {
+            return;
+        };
+        let bare = user.as_bare();
+        {
+            // Under the account lock: an offline store for this account either finished
+            // before (and its message is flushed below) or sees the session available.
+            let _guard = self.locks.lock(bare).await;
+            let presence = priority.map(|priority| Presence {
+                priority,
+                stanza: Arc::new(stanza.clone()),
+            });
+            self.sessions.set_presence(sender, handle, presence);
+        }
+        let stored = match self.storage.roster(&user).await {
+            Ok(r) => r,
+            Err(e) => {
+                // Without the roster nobody may be told: tell no one rather than guess.
+                storage_error(&e);
+                return;
+            }
+        };
+        let shared = self.shared.contacts_of(bare);
+        let mut subscribers: Vec<BareJid> = stored
+            .items()
+            .filter(|i| i.state().sub.contact_subscribed())
+            .map(|i| i.jid.clone())
+            .collect();
+        for c in &shared {
+            if !subscribers.contains(&c.jid) {
+                subscribers.push(c.jid.clone());
+            }
+        }
+        for contact in &subscribers {
+            if contact != bare {
+                let to = Jid::from(contact.clone());
+                self.send_to_available(out, contact, &readdress(&stanza, &to));
+            }
+        }
+        // The account's own available resources (the sender included, §4.2.2, §4.4.2).
+        for (jid, _) in self.sessions.view().available(bare) {
+            let to = Jid::from(jid.clone());
+            self.send(out, &jid, readdress(&stanza, &to));
+        }
+        if priority.is_none() {
+            self.tell_directed_unavailable(sender, &stanza, &subscribers, directed, out);
+            // The account's other resources learnt it above; the sender is no longer
+            // available, so it is told here, as every resource of the account is (§4.5.2).
+            out.to_sender
+                .push(readdress(&stanza, &Jid::from(sender.clone())));
+            return;
+        }
+        if was_available {
+            return;
+        }
+        self.initial_presence_extras(sender, &user, &stored, priority, out)
+            .await;
+    }
+
+    /// What only an initial presence gets: the presence of the account's other resources and
+    /// of every contact the user may see, stored subscription requests, offline messages.
+    async fn initial_presence_extras(
+        &self,
+        sender: &FullJid,
+        user: &AccountJid,
+        stored: &xmpp_core::roster::Roster,
+        priority: Option<i8>,
+        out: &mut Outbox,
+    ) {
+        let bare = user.as_bare();
+        let me = Jid::from(sender.clone());
+        for (jid, presence) in self.sessions.view().available(bare) {
+            if jid != *sender {
+                out.to_sender.push(readdress(&presence.stanza, &me));
+            }
+        }
+        // Probes, answered locally: the accounts that let the user see them.
+        let mut publishers: Vec<BareJid> = match self.storage.presence_publishers(bare).await {
+            Ok(p) => p.into_iter().map(|a| a.as_bare().clone()).collect(),
+            Err(e) => {
+                storage_error(&e);
+                Vec::new()
+            }
+        };
+        for c in self.shared.contacts_of(bare) {
+            if !publishers.contains(&c.jid) {
+                publishers.push(c.jid);
+            }
+        }
+        for contact in publishers.iter().filter(|c| *c != bare) {
+            for (_, presence) in self.sessions.view().available(contact) {
+                out.to_sender.push(readdress(&presence.stanza, &me));
+            }
+        }
+        // §3.1.3: requests that wait for an answer are delivered again.
+        for item in stored.items().filter(|i| i.pending_in) {
+            let mut request = subscription(SubscriptionType::Subscribe, &item.jid, bare);
+            request.set_to(Some(Jid::from(bare.clone())));
+            out.to_sender.push(request);
+        }
+        if priority.is_some_and(|p| p >= 0) {
+            self.flush_offline(user, out).await;
+        }
+    }
+
+    fn tell_directed_unavailable(
+        &self,
+        sender: &FullJid,
+        stanza: &Stanza,
+        subscribers: &[BareJid],
+        directed: &mut HashSet<Jid>,
+        out: &mut Outbox,
+    ) {
+        for to in directed.drain() {
+            let bare = to.to_bare();
+            if subscribers.contains(&bare) || bare.as_str() == sender.bare_str() {
+                continue;
+            }
+            let presence = readdress(stanza, &to);
+            match FullJid::try_from(to) {
+                Ok(full) => {
+                    self.send(out, &full, presence);
+                }
+                Err(_) => self.send_to_available(out, &bare, &presence),
+            }
+        }
+    }
+
+    /// A probe from the user bound as `sender` for `contact`'s presence: answered with the
+    /// contact's available resources only when the user may see them (§4.3.2), with
+    /// `unavailable` when the user may but the contact is offline, and not at all otherwise.
+    pub(crate) async fn handle_probe(&self, sender: &FullJid, contact: &BareJid, out: &mut Outbox) {
+        let user = sender.to_bare();
+        let me = Jid::from(sender.clone());
+        let allowed = if *contact == user
+            || self
+                .shared
+                .contacts_of(&user)
+                .iter()
+                .any(|c| c.jid == *contact)
+        {
+            true
+        } else {
+            let Ok(account) = AccountJid::try_from(contact.clone()) else {
+                return;
+            };
+            match self.storage.roster_item(&account, &user).await {
+                Ok(item) => item.is_some_and(|i| i.state().sub.contact_subscribed()),
+                Err(e) => {
+                    storage_error(&e);
+                    false
+                }
+            }
+        };
+        if !allowed {
+            return;
+        }
+        let available = self.sessions.view().available(contact);
+        if available.is_empty() {
+            out.to_sender
+                .push(unavailable(&Jid::from(contact.clone()), &me));
+        }
+        for (jid, presence) in available {
+            if jid != *sender {
+                out.to_sender.push(readdress(&presence.stanza, &me));
+            }
+        }
+    }
+}
+
+/// Remembers (or forgets) a directed-presence recipient of a session (RFC 6121 §4.6.3).
+pub(crate) fn note_directed(directed: &mut HashSet<Jid>, to: Jid, available: bool) {
+    if available {
+        if directed.len() < MAX_DIRECTED {
+            directed.insert(to);
+        }
+    } else {
+        directed.remove(&to);
+    }
+}
