@@ -135,16 +135,21 @@ impl Im {
     pub(crate) async fn refresh_shared_groups(&self) -> Result<(), StorageError> {
         let mut groups = Vec::new();
         for g in self.storage.shared_groups().await? {
-            let members: Vec<BareJid> = if g.everyone {
-                self.storage
-                    .list_accounts(&g.domain)
-                    .await?
-                    .into_iter()
-                    .map(|a| a.as_bare().clone())
-                    .collect()
-            } else {
-                g.members.iter().map(|a| a.as_bare().clone()).collect()
-            };
+            // Explicit members count in an "everyone" group too (they may be on other
+            // domains of this server).
+            let mut members: Vec<BareJid> =
+                g.members.iter().map(|a| a.as_bare().clone()).collect();
+            if g.everyone {
+                members.extend(
+                    self.storage
+                        .list_accounts(&g.domain)
+                        .await?
+                        .into_iter()
+                        .map(|a| a.as_bare().clone()),
+                );
+                members.sort();
+                members.dedup();
+            }
             groups.push(Group {
                 display: g.display_name,
                 members,

@@ -376,3 +376,200 @@ fn a_probe_to_the_server_is_answered_with_its_presence_and_caps() {
     );
     assert_eq!(actions, vec![]);
 }
+
+fn route_with(sessions: &Sessions, from: &str, xml: &str) -> Vec<Action> {
+    router().route_from_client(&full(from), stanza(xml), sessions, now())
+}
+
+fn delivered_to(actions: &[Action]) -> Vec<&str> {
+    let mut to: Vec<&str> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Deliver { to, .. } => Some(to.as_str()),
+            _ => None,
+        })
+        .collect();
+    to.sort_unstable();
+    to
+}
+
+/// RFC 6121 §8.5.2.1.1 with three resources at priorities 5, 5 and 1, one at -1 and one that
+/// never sent presence.
+fn bob_at_priorities() -> Sessions {
+    Sessions(vec![
+        (full("alice@example.org/phone"), Some(0)),
+        (full("bob@example.org/a"), Some(5)),
+        (full("bob@example.org/b"), Some(5)),
+        (full("bob@example.org/c"), Some(1)),
+        (full("bob@example.org/away"), Some(-1)),
+        (full("bob@example.org/silent"), None),
+    ])
+}
+
+#[test]
+fn bare_chat_and_normal_go_to_the_highest_priority_resources() {
+    let sessions = bob_at_priorities();
+    for ty in ["chat", "normal"] {
+        let xml = format!(
+            "<message xmlns='jabber:client' type='{ty}' to='bob@example.org'><body>x</body></message>"
+        );
+        let actions = route_with(&sessions, "alice@example.org/phone", &xml);
+        assert_eq!(
+            delivered_to(&actions),
+            ["bob@example.org/a", "bob@example.org/b"],
+            "{ty}"
+        );
+    }
+    // Headlines go to every non-negative available resource.
+    let actions = route_with(
+        &sessions,
+        "alice@example.org/phone",
+        "<message xmlns='jabber:client' type='headline' to='bob@example.org'><body>x</body></message>",
+    );
+    assert_eq!(
+        delivered_to(&actions),
+        [
+            "bob@example.org/a",
+            "bob@example.org/b",
+            "bob@example.org/c"
+        ]
+    );
+    // A full JID reaches any bound resource, even one that sent no presence.
+    let actions = route_with(
+        &sessions,
+        "alice@example.org/phone",
+        "<message xmlns='jabber:client' type='chat' to='bob@example.org/silent'><body>x</body></message>",
+    );
+    assert_eq!(delivered_to(&actions), ["bob@example.org/silent"]);
+}
+
+#[test]
+fn only_negative_or_silent_resources_means_offline() {
+    let sessions = Sessions(vec![
+        (full("alice@example.org/phone"), Some(0)),
+        (full("bob@example.org/away"), Some(-1)),
+        (full("bob@example.org/silent"), None),
+    ]);
+    let actions = route_with(
+        &sessions,
+        "alice@example.org/phone",
+        "<message xmlns='jabber:client' type='chat' to='bob@example.org'><body>x</body></message>",
+    );
+    assert!(
+        matches!(actions.as_slice(), [Action::StoreOffline { account, .. }] if account.as_str() == "bob@example.org"),
+        "{actions:?}"
+    );
+    // Presence to the bare JID still reaches every available resource, negative included.
+    let actions = route_with(
+        &sessions,
+        "alice@example.org/phone",
+        "<presence xmlns='jabber:client' to='bob@example.org'/>",
+    );
+    assert_eq!(delivered_to(&actions), ["bob@example.org/away"]);
+}
+
+#[test]
+fn presence_without_to_is_a_broadcast_with_its_priority() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<presence xmlns='jabber:client'><priority>7</priority></presence>",
+    );
+    let [Action::BroadcastPresence { stanza, priority }] = actions.as_slice() else {
+        panic!("{actions:?}")
+    };
+    assert_eq!(*priority, Some(7));
+    assert_eq!(
+        stanza.from().map(Jid::as_str),
+        Some("alice@example.org/phone")
+    );
+    let actions = route(
+        "alice@example.org/phone",
+        "<presence xmlns='jabber:client' type='unavailable'/>",
+    );
+    assert!(matches!(
+        actions.as_slice(),
+        [Action::BroadcastPresence { priority: None, .. }]
+    ));
+    // A priority out of range is refused with bad-request and nothing is broadcast.
+    let actions = route(
+        "alice@example.org/phone",
+        "<presence xmlns='jabber:client'><priority>200</priority></presence>",
+    );
+    assert_eq!(
+        error_condition(only_delivery(&actions).1),
+        StanzaCondition::BadRequest
+    );
+}
+
+#[test]
+fn subscriptions_probes_and_roster_iqs_come_back_as_actions() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<presence xmlns='jabber:client' type='subscribe' to='bob@example.org/laptop'/>",
+    );
+    let [Action::Subscription { contact, kind, .. }] = actions.as_slice() else {
+        panic!("{actions:?}")
+    };
+    // §3.1.1: the contact is the bare JID, whatever the client wrote.
+    assert_eq!(contact.as_str(), "bob@example.org");
+    assert_eq!(*kind, crate::roster::SubscriptionType::Subscribe);
+    let actions = route(
+        "alice@example.org/phone",
+        "<presence xmlns='jabber:client' type='subscribe' to='romeo@montague.example'/>",
+    );
+    assert_eq!(
+        error_condition(only_delivery(&actions).1),
+        StanzaCondition::RemoteServerNotFound
+    );
+    let actions = route(
+        "alice@example.org/phone",
+        "<presence xmlns='jabber:client' type='probe' to='bob@example.org'/>",
+    );
+    assert!(
+        matches!(actions.as_slice(), [Action::Probe { contact }] if contact.as_str() == "bob@example.org")
+    );
+    for xml in [
+        "<iq xmlns='jabber:client' type='get' id='r'><query xmlns='jabber:iq:roster'/></iq>",
+        "<iq xmlns='jabber:client' type='set' id='r' to='alice@example.org'><query xmlns='jabber:iq:roster'><item jid='x@example.org'/></query></iq>",
+    ] {
+        let actions = route("alice@example.org/phone", xml);
+        assert!(
+            matches!(actions.as_slice(), [Action::RosterIq(_)]),
+            "{xml}: {actions:?}"
+        );
+    }
+    // Someone else's roster is not the sender's to read.
+    let actions = route(
+        "alice@example.org/phone",
+        "<iq xmlns='jabber:client' type='get' id='r' to='bob@example.org'><query xmlns='jabber:iq:roster'/></iq>",
+    );
+    assert!(
+        !matches!(actions.as_slice(), [Action::RosterIq(_)]),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn directed_presence_is_delivered_and_remembered() {
+    let actions = route(
+        "alice@example.org/phone",
+        "<presence xmlns='jabber:client' to='bob@example.org/laptop'/>",
+    );
+    assert_eq!(delivered_to(&actions), ["bob@example.org/laptop"]);
+    assert!(actions.iter().any(|a| matches!(
+        a,
+        Action::DirectedPresence { to, available: true } if to.as_str() == "bob@example.org/laptop"
+    )));
+    // Even to someone offline: they may come online before Alice leaves.
+    let actions = route(
+        "alice@example.org/phone",
+        "<presence xmlns='jabber:client' to='carol@example.org'/>",
+    );
+    assert!(matches!(
+        actions.as_slice(),
+        [Action::DirectedPresence {
+            available: true,
+            ..
+        }]
+    ));
+}

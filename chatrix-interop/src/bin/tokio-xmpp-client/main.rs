@@ -12,6 +12,7 @@
 //! online: alice@localhost/phone        the JID the server bound
 //! sent: bob@localhost/laptop           after --send-to
 //! received: bob@localhost/laptop pong  after --expect-from/--expect-body
+//! roster: bob@localhost|Bob|both|Friends,Work   after --roster, one line per item
 //! ```
 //!
 //! and exits with 0. A failed login (a TLS or certificate error, no usable mechanism, a SASL
@@ -86,6 +87,9 @@ struct Args {
     /// Answer the expected message with this body.
     #[arg(long, requires = "expect_from")]
     reply: Option<String>,
+    /// After login, fetch the roster (RFC 6121 §2.1.3) and print its items.
+    #[arg(long)]
+    roster: bool,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 20)]
     timeout: u64,
@@ -168,6 +172,12 @@ async fn run(args: &Args) -> Result<(), String> {
     );
     println!("online: {bound}");
 
+    if args.roster {
+        for line in fetch_roster(&mut client).await? {
+            println!("roster: {line}");
+        }
+    }
+
     if let (Some(to), Some(body)) = (&args.send_to, &args.body) {
         let to = parse_jid(to)?;
         send_chat(&mut client, to.clone(), body).await?;
@@ -200,6 +210,61 @@ async fn run(args: &Args) -> Result<(), String> {
     }
 
     client.send_end().await.map_err(|e| format!("closing: {e}"))
+}
+
+/// Asks for the roster with xmpp-parsers' types and describes each item as
+/// `jid|name|subscription|group,group`.
+async fn fetch_roster(client: &mut Client) -> Result<Vec<String>, String> {
+    use tokio_xmpp::parsers::iq::Iq;
+    use tokio_xmpp::parsers::roster::{Roster, Subscription};
+    let request = Iq::from_get(
+        "roster-1",
+        Roster {
+            ver: None,
+            items: Vec::new(),
+        },
+    );
+    client
+        .send_stanza(request.into())
+        .await
+        .map_err(|e| format!("sending the roster get: {e}"))?;
+    loop {
+        let payload = match client.next().await {
+            Some(Event::Stanza(Stanza::Iq(Iq::Result { id, payload, .. }))) if id == "roster-1" => {
+                payload
+            }
+            Some(Event::Stanza(Stanza::Iq(Iq::Error { id, error, .. }))) if id == "roster-1" => {
+                return Err(format!("roster get failed: {error:?}"));
+            }
+            Some(Event::Stanza(_) | Event::Online { .. }) => continue,
+            Some(Event::Disconnected(e)) => return Err(format!("disconnected: {e}")),
+            None => return Err("the stream ended before the roster came".to_owned()),
+        };
+        let roster = match payload {
+            Some(element) => Roster::try_from(element).map_err(|e| format!("roster: {e}"))?,
+            None => return Ok(Vec::new()),
+        };
+        return Ok(roster
+            .items
+            .iter()
+            .map(|item| {
+                let subscription = match item.subscription {
+                    Subscription::None => "none",
+                    Subscription::From => "from",
+                    Subscription::To => "to",
+                    Subscription::Both => "both",
+                    Subscription::Remove => "remove",
+                };
+                let groups: Vec<&str> = item.groups.iter().map(|g| g.0.as_str()).collect();
+                format!(
+                    "{}|{}|{subscription}|{}",
+                    item.jid,
+                    item.name.as_deref().unwrap_or(""),
+                    groups.join(",")
+                )
+            })
+            .collect());
+    }
 }
 
 async fn send_chat(client: &mut Client, to: Jid, body: &str) -> Result<(), String> {
