@@ -449,7 +449,10 @@ impl Session {
         let element = xmpp_core::Element::new("presence", xmpp_core::ns::JABBER_CLIENT)
             .with_attr("type", "unavailable")
             .with_attr("from", jid.as_str());
+        // A session replaced by a newer login of the same resource says nothing: the
+        // resource lives on in its replacement.
         if self.available
+            && im.sessions.is_current(&jid, &self.handle)
             && let Ok(unavailable) = Stanza::from_element(element)
         {
             let mut out = Outbox::detached();

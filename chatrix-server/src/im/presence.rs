@@ -88,21 +88,24 @@ impl Im {
                 .push(readdress(&stanza, &Jid::from(sender.clone())));
             return;
         }
-        if was_available {
-            return;
+        if !was_available {
+            self.initial_presence_extras(sender, &user, &stored, out)
+                .await;
         }
-        self.initial_presence_extras(sender, &user, &stored, priority, out)
-            .await;
+        // Offline messages go to the first resource that takes messages: at its initial
+        // presence, or when a negative priority becomes non-negative (XEP-0160 §3).
+        if priority.is_some_and(|p| p >= 0) {
+            self.flush_offline(&user, out).await;
+        }
     }
 
     /// What only an initial presence gets: the presence of the account's other resources and
-    /// of every contact the user may see, stored subscription requests, offline messages.
+    /// of every contact the user may see, and stored subscription requests.
     async fn initial_presence_extras(
         &self,
         sender: &FullJid,
         user: &AccountJid,
         stored: &xmpp_core::roster::Roster,
-        priority: Option<i8>,
         out: &mut Outbox,
     ) {
         let bare = user.as_bare();
@@ -135,9 +138,6 @@ impl Im {
             let mut request = subscription(SubscriptionType::Subscribe, &item.jid, bare);
             request.set_to(Some(Jid::from(bare.clone())));
             out.to_sender.push(request);
-        }
-        if priority.is_some_and(|p| p >= 0) {
-            self.flush_offline(user, out).await;
         }
     }
 

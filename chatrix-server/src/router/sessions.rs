@@ -115,6 +115,15 @@ impl SessionRegistry {
         self.with_entry(jid, handle, |e| e.presence = presence);
     }
 
+    /// Whether `jid` is still bound to `handle`'s session (not replaced by a newer login).
+    pub fn is_current(&self, jid: &FullJid, handle: &SessionHandle) -> bool {
+        self.view()
+            .0
+            .get(&jid.to_bare())
+            .and_then(|entries| entries.iter().find(|e| e.jid == *jid))
+            .is_some_and(|e| e.handle.id == handle.id)
+    }
+
     /// Marks the session as interested in roster pushes.
     pub fn set_interested(&self, jid: &FullJid, handle: &SessionHandle) {
         self.with_entry(jid, handle, |e| e.interested = true);
