@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts the built chatrix-server on free loopback ports with a fresh data dir and the given
-# database, creates two accounts with the CLI, runs the slixmpp interop client against it, and
-# stops the server. Usage: interop/run.sh SERVER_BINARY [DATABASE_URL]
+# database, creates two accounts with the CLI, runs the slixmpp interop clients against it
+# (slixmpp_c2s.py: login and messages; slixmpp_im.py: rosters, subscriptions, presence and
+# offline messages), and stops the server. INTEROP_DEBUG=1 passes --debug to them (slixmpp's
+# stanza log). Usage: interop/run.sh SERVER_BINARY [DATABASE_URL]
 # (DATABASE_URL defaults to the embedded SQLite; a postgres:// URL must name an existing,
 # empty database.)
 set -euo pipefail
@@ -39,8 +41,12 @@ for _ in $(seq 1 100); do
     python3 -c "import socket; socket.create_connection(('127.0.0.1', $p2), 0.2)" 2>/dev/null && break
     sleep 0.1
 done
-if ! python3 "$here/slixmpp_c2s.py" --starttls-port "$p1" --direct-port "$p2" \
-    --ca data/cert.pem --alice alice@localhost:pw-alice --bob bob@localhost:pw-bob; then
-    echo "--- server log"; cat server.log
-    exit 1
-fi
+for test in slixmpp_c2s.py slixmpp_im.py; do
+    echo "--- $test"
+    if ! python3 "$here/$test" --starttls-port "$p1" --direct-port "$p2" \
+        --ca data/cert.pem --alice alice@localhost:pw-alice --bob bob@localhost:pw-bob \
+        ${INTEROP_DEBUG:+--debug}; then
+        echo "--- server log"; cat server.log
+        exit 1
+    fi
+done
