@@ -775,6 +775,12 @@ mod scenarios {
         assert!(matches!(r, Ok(OfflineStored::Full)), "{r:?}");
         let r = s.store_offline(bob, "<message/>", base, 0).await;
         assert!(matches!(r, Ok(OfflineStored::Full)), "{r:?}");
+        // Both now hold messages, each listed once.
+        let holders = s
+            .accounts_with_offline()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(holders, vec![alice.clone(), bob.clone()]);
 
         let got = s
             .offline_messages(alice)

@@ -31,6 +31,7 @@ impl C2sServer {
     /// Opens every c2s listener of the configuration.
     pub async fn bind(ctx: ServerContext) -> Result<Self, ServerError> {
         let shared = Arc::new(Shared::new(ctx));
+        shared.im.load_offline_index().await?;
         let mut listeners = Vec::new();
         for listener in &shared.ctx.config.listeners {
             let socket = TcpListener::bind(listener.address)

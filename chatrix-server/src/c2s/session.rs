@@ -468,6 +468,9 @@ impl Session {
             .await;
         }
         im.sessions.unbind(&jid, &self.handle);
+        if !im.sessions.has_sessions(&jid.to_bare()) {
+            im.forget_roster(&jid.to_bare()).await;
+        }
         self.inbox.close();
         let mut orphans = Vec::new();
         while let Ok(item) = self.inbox.try_recv() {

@@ -7,6 +7,7 @@
 //! the session being served go back to it in an [`Outbox`] so they are written in order on
 //! its own connection; stanzas for other sessions are queued on theirs.
 
+mod cache;
 mod locks;
 mod offline;
 mod presence;
@@ -23,6 +24,7 @@ use xmpp_core::{BareJid, Element, FullJid, Stanza, StanzaCondition, StanzaError}
 
 use crate::router::{Outbound, SessionRegistry};
 use crate::storage::Storage;
+use cache::{OfflineIndex, RosterCache};
 use locks::AccountLocks;
 pub(crate) use presence::note_directed;
 pub(crate) use shared_groups::SharedGroups;
@@ -48,6 +50,8 @@ pub struct Im {
     locks: AccountLocks,
     limits: ImLimits,
     shared: SharedGroups,
+    rosters: RosterCache,
+    offline: OfflineIndex,
     next_push_id: AtomicU64,
 }
 
@@ -102,6 +106,8 @@ impl Im {
             locks: AccountLocks::new(),
             limits,
             shared: SharedGroups::default(),
+            rosters: RosterCache::default(),
+            offline: OfflineIndex::default(),
             next_push_id: AtomicU64::new(1),
         }
     }

@@ -52,7 +52,7 @@ impl Im {
             .store_offline(&target, &xml, SystemTime::now(), limit)
             .await
         {
-            Ok(OfflineStored::Stored) => {}
+            Ok(OfflineStored::Stored) => self.offline.insert(account),
             Ok(OfflineStored::Full) => {
                 tracing::debug!(%account, limit, "offline storage full; message bounced");
                 out.reply_error(
@@ -69,6 +69,11 @@ impl Im {
     /// with its `<delay/>`, then deletes them. Under the account lock, so that two resources
     /// coming online at once do not both get them.
     pub(crate) async fn flush_offline(&self, account: &AccountJid, out: &mut Outbox) {
+        // Safe without the lock: the caller made the session available under it first, so a
+        // store that is not in the index yet will deliver directly instead.
+        if !self.offline.contains(account.as_bare()) {
+            return;
+        }
         let _guard = self.locks.lock(account.as_bare()).await;
         let stored = match self.storage.offline_messages(account).await {
             Ok(m) => m,
@@ -78,6 +83,7 @@ impl Im {
             }
         };
         let Some(last) = stored.last().map(|m| m.id) else {
+            self.offline.remove(account.as_bare());
             return;
         };
         let domain = account.domain();
@@ -98,9 +104,12 @@ impl Im {
             stamp_delay(&mut stanza, domain, message.stored_at, Some(OFFLINE_REASON));
             out.to_sender.push(stanza);
         }
-        if let Err(e) = self.storage.delete_offline(account, last).await {
+        match self.storage.delete_offline(account, last).await {
+            Ok(_) => self.offline.remove(account.as_bare()),
             // They stay stored and come again next time: a duplicate, never a loss.
-            storage_error(&e);
+            Err(e) => {
+                storage_error(&e);
+            }
         }
     }
 

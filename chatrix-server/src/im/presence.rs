@@ -50,7 +50,7 @@ impl Im {
             });
             self.sessions.set_presence(sender, handle, presence);
         }
-        let stored = match self.storage.roster(&user).await {
+        let stored = match self.stored_roster(&user).await {
             Ok(r) => r,
             Err(e) => {
                 // Without the roster nobody may be told: tell no one rather than guess.
@@ -115,23 +115,50 @@ impl Im {
                 out.to_sender.push(readdress(&presence.stanza, &me));
             }
         }
-        // Probes, answered locally: the accounts that let the user see them.
-        let mut publishers: Vec<BareJid> = match self.storage.presence_publishers(bare).await {
-            Ok(p) => p.into_iter().map(|a| a.as_bare().clone()).collect(),
-            Err(e) => {
-                storage_error(&e);
-                Vec::new()
+        // Probes, answered locally. Candidates are the contacts the user's roster says it
+        // sees (`to`, `both`) and shared-group members; only online ones have presence to
+        // give, and each is checked from its own side (its roster says `from` or `both`), so
+        // that a roster out of step never shows presence the contact did not grant.
+        let shared: Vec<BareJid> = self
+            .shared
+            .contacts_of(bare)
+            .into_iter()
+            .map(|c| c.jid)
+            .collect();
+        let candidates = stored
+            .items()
+            .filter(|i| i.state().sub.user_subscribed())
+            .map(|i| i.jid.clone())
+            .chain(shared.iter().cloned());
+        let mut seen = Vec::new();
+        for contact in candidates {
+            if contact == *bare || seen.contains(&contact) {
+                continue;
             }
-        };
-        for c in self.shared.contacts_of(bare) {
-            if !publishers.contains(&c.jid) {
-                publishers.push(c.jid);
+            let available = self.sessions.view().available(&contact);
+            if available.is_empty() {
+                seen.push(contact);
+                continue;
             }
-        }
-        for contact in publishers.iter().filter(|c| *c != bare) {
-            for (_, presence) in self.sessions.view().available(contact) {
-                out.to_sender.push(readdress(&presence.stanza, &me));
+            let allowed = shared.contains(&contact)
+                || match AccountJid::try_from(contact.clone()) {
+                    Ok(account) => match self.stored_roster(&account).await {
+                        Ok(theirs) => theirs
+                            .get(bare)
+                            .is_some_and(|i| i.state().sub.contact_subscribed()),
+                        Err(e) => {
+                            storage_error(&e);
+                            false
+                        }
+                    },
+                    Err(_) => false,
+                };
+            if allowed {
+                for (_, presence) in available {
+                    out.to_sender.push(readdress(&presence.stanza, &me));
+                }
             }
+            seen.push(contact);
         }
         // §3.1.3: requests that wait for an answer are delivered again.
         for item in stored.items().filter(|i| i.pending_in) {

@@ -29,7 +29,7 @@ impl Im {
             Some(IqType::Get) => {
                 // RFC 6121 §2.1.6: requesting the roster makes a resource interested.
                 self.sessions.set_interested(sender, handle);
-                match self.storage.roster(&owner).await {
+                match self.stored_roster(&owner).await {
                     Ok(stored) => {
                         let roster = self.shared.visible_roster(owner.as_bare(), &stored);
                         let payload = handle_roster_get(&roster, requested_ver(query));
@@ -50,7 +50,7 @@ impl Im {
             return;
         };
         let guard = self.locks.lock(owner.as_bare()).await;
-        let stored = match self.storage.roster(owner).await {
+        let stored = match self.stored_roster_locked(owner).await {
             Ok(r) => r,
             Err(e) => return out.reply_error(iq, storage_error(&e)),
         };
@@ -67,10 +67,18 @@ impl Im {
                             .with_text(Some("en"), "the roster is full"),
                     );
                 }
-                self.storage.put_roster_item(owner, item).await.map(Some)
+                let ver = self.storage.put_roster_item(owner, item).await;
+                if let Ok(ver) = ver {
+                    self.cache_put(owner.as_bare(), item, ver);
+                }
+                ver.map(Some)
             }
             RosterChange::Remove { removed, .. } => {
-                self.storage.remove_roster_item(owner, &removed.jid).await
+                let ver = self.storage.remove_roster_item(owner, &removed.jid).await;
+                if let Ok(Some(ver)) = ver {
+                    self.cache_remove(owner.as_bare(), &removed.jid, ver);
+                }
+                ver
             }
             _ => Ok(None),
         };

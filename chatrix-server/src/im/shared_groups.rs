@@ -137,8 +137,7 @@ impl Im {
         for g in self.storage.shared_groups().await? {
             // Explicit members count in an "everyone" group too (they may be on other
             // domains of this server).
-            let mut members: Vec<BareJid> =
-                g.members.iter().map(|a| a.as_bare().clone()).collect();
+            let mut members: Vec<BareJid> = g.members.iter().map(|a| a.as_bare().clone()).collect();
             if g.everyone {
                 members.extend(
                     self.storage

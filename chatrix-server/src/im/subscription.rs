@@ -185,6 +185,7 @@ impl Im {
             .put_roster_item(owner, &item)
             .await
             .map_err(Refused::Storage)?;
+        self.cache_put(owner.as_bare(), &item, ver);
         drop(guard);
         if outcome.roster_push {
             let change = xmpp_core::roster::RosterChange::Put(item);

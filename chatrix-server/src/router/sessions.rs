@@ -124,6 +124,11 @@ impl SessionRegistry {
             .is_some_and(|e| e.handle.id == handle.id)
     }
 
+    /// Whether the account has any bound session.
+    pub fn has_sessions(&self, account: &BareJid) -> bool {
+        self.view().0.contains_key(account)
+    }
+
     /// Marks the session as interested in roster pushes.
     pub fn set_interested(&self, jid: &FullJid, handle: &SessionHandle) {
         self.with_entry(jid, handle, |e| e.interested = true);

@@ -80,6 +80,12 @@ impl Storage {
     pub async fn offline_count(&self, account: &AccountJid) -> Result<u64, StorageError> {
         dispatch!(self.offline_count(account))
     }
+
+    /// Every account that holds at least one message: the server reads it once at start-up
+    /// so that a login of an account with nothing stored costs no query.
+    pub async fn accounts_with_offline(&self) -> Result<Vec<AccountJid>, StorageError> {
+        dispatch!(self.accounts_with_offline())
+    }
 }
 
 /// Microseconds since the Unix epoch (negative before it), saturating.
@@ -111,6 +117,8 @@ mod sql {
          WHERE domain = $1 AND localpart = $2 ORDER BY id";
     pub(super) const DELETE_UP_TO: &str =
         "DELETE FROM offline_messages WHERE domain = $1 AND localpart = $2 AND id <= $3";
+    pub(super) const ACCOUNTS: &str =
+        "SELECT DISTINCT domain, localpart FROM offline_messages ORDER BY domain, localpart";
     pub(super) const COUNT: &str =
         "SELECT COUNT(*) AS n FROM offline_messages WHERE domain = $1 AND localpart = $2";
     /// PostgreSQL only: serialises stores for one account (not a key update, so inserts that
@@ -162,6 +170,23 @@ macro_rules! offline_queries {
                     .execute(self.pool())
                     .await?
                     .rows_affected())
+            }
+
+            pub(super) async fn accounts_with_offline(
+                &self,
+            ) -> Result<Vec<AccountJid>, StorageError> {
+                let rows = sqlx::query(sql::ACCOUNTS).fetch_all(self.pool()).await?;
+                rows.iter()
+                    .map(|row| {
+                        let domain: String = row.try_get("domain")?;
+                        let localpart: String = row.try_get("localpart")?;
+                        AccountJid::from_parts(&localpart, &domain).map_err(|e| {
+                            StorageError::Corrupt(format!(
+                                "offline messages of `{localpart}@{domain}`: {e}"
+                            ))
+                        })
+                    })
+                    .collect()
             }
 
             pub(super) async fn offline_count(

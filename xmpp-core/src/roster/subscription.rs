@@ -130,6 +130,11 @@ impl SubState {
         )
     }
 
+    /// Whether the user is subscribed to the contact's presence (`to` or `both`).
+    pub fn user_subscribed(self) -> bool {
+        matches!(self, Self::To | Self::ToPendingIn | Self::Both)
+    }
+
     /// Whether the contact is subscribed to the user's presence (`from` or `both`).
     pub fn contact_subscribed(self) -> bool {
         matches!(self, Self::From | Self::FromPendingOut | Self::Both)
@@ -449,6 +454,25 @@ mod unit {
             SubState::from_parts(Subscription::Remove, true, false),
             SubState::NonePendingOut
         );
+    }
+
+    #[test]
+    fn who_sees_whom() {
+        for s in SubState::ALL {
+            let sub = s.subscription();
+            assert_eq!(
+                s.user_subscribed(),
+                matches!(sub, Subscription::To | Subscription::Both),
+                "{}",
+                s.rfc_name()
+            );
+            assert_eq!(
+                s.contact_subscribed(),
+                matches!(sub, Subscription::From | Subscription::Both),
+                "{}",
+                s.rfc_name()
+            );
+        }
     }
 
     #[test]
