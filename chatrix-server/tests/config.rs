@@ -290,6 +290,12 @@ fn bad_values_are_errors_naming_key_and_line() {
         ("[sasl]\niterations = 1000\n", 2, "sasl.iterations"),
         ("[sasl]\niterations = 1000000\n", 2, "sasl.iterations"),
         ("log_level = \"chatrix=loud\"\n", 1, "log_level"),
+        ("[roster]\nmax_items = 0\n", 2, "roster.max_items"),
+        (
+            "[shared_groups]\npoll_interval_ms = 0\n",
+            2,
+            "shared_groups.poll_interval_ms",
+        ),
     ];
     for (text, line, key) in cases {
         let e = parse_err(text);
@@ -302,6 +308,29 @@ fn bad_values_are_errors_naming_key_and_line() {
         "[[listeners]]\nkind = \"c2s-starttls\"\n[[listeners]]\nkind = \"c2s-direct-tls\"\nport = 5222\n",
     );
     assert!(e.to_string().contains("0.0.0.0:5222"), "{e}");
+}
+
+#[test]
+fn account_classes_and_im_limits() {
+    let c = parse(
+        "[roster]\nmax_items = 50\n[account_classes.default]\nmax_offline_messages = 7\n\
+         [account_classes.sponsor]\nmax_offline_messages = 70\n[shared_groups]\npoll_interval_ms = 100\n",
+    );
+    assert_eq!(c.max_roster_items, 50);
+    assert_eq!(c.default_class().max_offline_messages, 7);
+    assert_eq!(
+        c.account_classes
+            .get("sponsor")
+            .map(|k| k.max_offline_messages),
+        Some(70)
+    );
+    assert_eq!(c.shared_groups_poll, std::time::Duration::from_millis(100));
+    // Without the tables: the defaults, and the default class always exists.
+    let c = parse("");
+    assert_eq!(c.max_roster_items, 1000);
+    assert_eq!(c.default_class().max_offline_messages, 100);
+    let e = parse_err("[account_classes.default]\nmax_offline = 3\n");
+    assert!(e.to_string().contains("max_offline"), "{e}");
 }
 
 #[test]
@@ -326,6 +355,9 @@ fn the_example_file_parses_and_sets_every_section() {
     assert_eq!(c.listeners.len(), 3);
     assert!(matches!(c.database.url, DatabaseUrl::Postgres(_)));
     assert!(c.sasl.mechanisms.is_some());
+    assert_eq!(c.max_roster_items, 1000);
+    assert_eq!(c.default_class().max_offline_messages, 100);
+    assert_eq!(c.shared_groups_poll, std::time::Duration::from_secs(2));
 
     // Every key the parser knows appears in the example (uncommented).
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -353,6 +385,12 @@ fn the_example_file_parses_and_sets_every_section() {
         "[sasl]",
         "mechanisms",
         "iterations",
+        "[roster]",
+        "max_items",
+        "[account_classes.default]",
+        "max_offline_messages",
+        "[shared_groups]",
+        "poll_interval_ms",
     ] {
         assert!(
             text.lines()
