@@ -15,6 +15,7 @@ use chatrix_server::storage::AccountJid;
 use chatrix_server::{Config, ServerContext};
 use xmpp_sasl::{StoredCredentials, SystemRng};
 
+pub(crate) mod im;
 pub(crate) mod raw;
 
 /// The variable that names the PostgreSQL server for tests (an admin URL: each test creates
@@ -100,40 +101,45 @@ where
     F: FnOnce(Arc<TestServer>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    with_restartable_server(backend, extra, |servers| {
+        let server = servers.current();
+        let scenario = scenario(server);
+        async move {
+            scenario.await;
+            // The handle lives until the scenario is over (it owns nothing the harness needs).
+            drop(servers);
+        }
+    })
+    .await;
+}
+
+/// Like [`with_server`], but the scenario gets a [`Servers`] handle that can stop the server
+/// and start a new one on the same data dir and database ([`Servers::restart`]): what a
+/// message stored before a restart needs. The data (and the PostgreSQL database) are removed
+/// after the scenario, even when it panics.
+pub(crate) async fn with_restartable_server<F, Fut>(backend: Backend, extra: &str, scenario: F)
+where
+    F: FnOnce(Servers) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let Some(database) = Database::create(backend).await else {
         return;
     };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let text = format!("{LISTENERS}\n{}\n{extra}", database.toml());
-    let config = Config::from_toml_str(&text)
-        .unwrap_or_else(|e| panic!("{e}\n{text}"))
-        .with_data_dir(dir.path().join("data"));
-    let ctx = ServerContext::build(config)
-        .await
-        .unwrap_or_else(|e| panic!("build: {e}"));
-    let c2s = C2sServer::bind(ctx.clone())
-        .await
-        .unwrap_or_else(|e| panic!("bind: {e}"));
-    let listener = |kind: ListenerKind, tls: TlsMode| {
-        let index = ctx
-            .config
-            .listeners
-            .iter()
-            .position(|l| l.kind == kind && l.tls == tls)
-            .unwrap_or_else(|| panic!("no {kind:?} listener"));
-        c2s.local_addrs()[index].1
+    let setup = Setup {
+        text: format!("{LISTENERS}\n{}\n{extra}", database.toml()),
+        data_dir: dir.path().join("data"),
     };
-    let server = Arc::new(TestServer {
-        starttls: listener(ListenerKind::C2sStarttls, TlsMode::Required),
-        direct: listener(ListenerKind::C2sDirectTls, TlsMode::Required),
-        optional: listener(ListenerKind::C2sStarttls, TlsMode::Optional),
-        ctx: ctx.clone(),
-    });
-    let serving = tokio::spawn(c2s.serve());
-    let outcome = tokio::spawn(scenario(server)).await;
-    serving.abort();
-    let _ = serving.await;
-    ctx.storage.close().await;
+    let running = Arc::new(tokio::sync::Mutex::new(Some(setup.start().await)));
+    let servers = Servers {
+        setup: Arc::new(setup),
+        running: Arc::clone(&running),
+    };
+    let outcome = tokio::spawn(scenario(servers)).await;
+    // Whatever runs now (the first server, or the last restart) is stopped here.
+    if let Some(last) = running.lock().await.take() {
+        last.stop().await;
+    }
     database.drop().await;
     drop(dir);
     if let Err(e) = outcome {
@@ -143,6 +149,128 @@ where
         panic!("scenario: {e}");
     }
 }
+
+/// What a scenario of [`with_restartable_server`] holds: the running server, and the way to
+/// replace it by a new one over the same data.
+#[derive(Clone)]
+pub(crate) struct Servers {
+    setup: Arc<Setup>,
+    running: Arc<tokio::sync::Mutex<Option<Running>>>,
+}
+
+impl Servers {
+    /// The server running now.
+    pub(crate) fn current(&self) -> Arc<TestServer> {
+        let running = self
+            .running
+            .try_lock()
+            .unwrap_or_else(|_| panic!("a restart is in progress"));
+        let Some(running) = running.as_ref() else {
+            panic!("no server is running")
+        };
+        Arc::clone(&running.server)
+    }
+
+    /// Stops the running server (listeners, storage; sessions still open keep their TCP
+    /// connections but the server behind them is gone, so close clients first), then starts a
+    /// new one with the same configuration, data dir and database, on new ports. Returns it.
+    pub(crate) async fn restart(&self) -> Arc<TestServer> {
+        let mut running = self.running.lock().await;
+        if let Some(old) = running.take() {
+            old.stop().await;
+        }
+        let new = self.setup.start().await;
+        let server = Arc::clone(&new.server);
+        *running = Some(new);
+        server
+    }
+}
+
+/// Everything a server is started from; the same for every restart.
+struct Setup {
+    /// The configuration file.
+    text: String,
+    data_dir: PathBuf,
+}
+
+/// One started server.
+struct Running {
+    server: Arc<TestServer>,
+    serving: tokio::task::JoinHandle<()>,
+}
+
+impl Setup {
+    async fn start(&self) -> Running {
+        let config = Config::from_toml_str(&self.text)
+            .unwrap_or_else(|e| panic!("{e}\n{}", self.text))
+            .with_data_dir(self.data_dir.clone());
+        let ctx = ServerContext::build(config)
+            .await
+            .unwrap_or_else(|e| panic!("build: {e}"));
+        let c2s = C2sServer::bind(ctx.clone())
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let listener = |kind: ListenerKind, tls: TlsMode| {
+            let index = ctx
+                .config
+                .listeners
+                .iter()
+                .position(|l| l.kind == kind && l.tls == tls)
+                .unwrap_or_else(|| panic!("no {kind:?} listener"));
+            c2s.local_addrs()[index].1
+        };
+        let server = Arc::new(TestServer {
+            starttls: listener(ListenerKind::C2sStarttls, TlsMode::Required),
+            direct: listener(ListenerKind::C2sDirectTls, TlsMode::Required),
+            optional: listener(ListenerKind::C2sStarttls, TlsMode::Optional),
+            ctx,
+        });
+        let serving = tokio::spawn(c2s.serve());
+        Running { server, serving }
+    }
+}
+
+impl Running {
+    /// Stops accepting connections and closes the storage.
+    async fn stop(self) {
+        self.serving.abort();
+        let _ = self.serving.await;
+        self.server.ctx.storage.close().await;
+    }
+}
+
+/// Declares, for each `name => extra` pair, the tests `sqlite::name` and `postgres::name`,
+/// which call `run(backend, extra, name)`: `run` and the scenario `name` are the invoking
+/// file's (its `run` makes the accounts the scenarios expect, then calls [`with_server`] or
+/// [`with_restartable_server`]); `extra` may name the file's constants. The PostgreSQL ones
+/// only print a notice when `CHATRIX_TEST_PG_URL` is unset.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($name:ident => $extra:expr),* $(,)?) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::run($crate::support::Backend::Sqlite, $extra, super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::run($crate::support::Backend::Postgres, $extra, super::$name).await;
+                }
+            )*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;
 
 /// The database of one test.
 pub(crate) enum Database {

@@ -345,7 +345,10 @@ impl Raw {
     }
 
     /// Reads until an element satisfies `pred`; returns every element read, the match last.
-    pub(crate) async fn recv_until(&mut self, mut pred: impl FnMut(&Element) -> bool) -> Vec<Element> {
+    pub(crate) async fn recv_until(
+        &mut self,
+        mut pred: impl FnMut(&Element) -> bool,
+    ) -> Vec<Element> {
         let mut got = Vec::new();
         loop {
             let e = self.recv().await;
@@ -365,7 +368,9 @@ impl Raw {
             ns::PING
         ))
         .await;
-        let mut got = self.recv_until(|e| e.is("iq", ns::JABBER_CLIENT) && e.attr("id") == Some(id)).await;
+        let mut got = self
+            .recv_until(|e| e.is("iq", ns::JABBER_CLIENT) && e.attr("id") == Some(id))
+            .await;
         let pong = got.pop().unwrap_or_else(|| unreachable!());
         assert_eq!(pong.attr("type"), Some("result"), "{pong:?}");
         got
