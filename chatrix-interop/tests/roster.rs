@@ -8,7 +8,7 @@ mod support;
 use std::sync::Arc;
 
 use support::raw::{Raw, stanza_error};
-use support::{Backend, TestServer, with_server};
+use support::{Backend, TestServer, on_both_backends, with_server};
 use xmpp_core::{Element, ErrorType, StanzaCondition, ns};
 
 const PASSWORD: &str = "a password";
@@ -323,27 +323,6 @@ where
         scenario(server).await;
     })
     .await;
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident => $extra:expr),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::run(super::Backend::Sqlite, $extra, super::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::run(super::Backend::Postgres, $extra, super::$name).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

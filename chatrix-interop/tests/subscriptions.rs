@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chatrix_server::storage::AccountJid;
 use support::raw::Raw;
-use support::{Backend, TestServer, with_server};
+use support::{Backend, TestServer, on_both_backends, with_server};
 use xmpp_core::roster::{RosterItem, State, SubState};
 use xmpp_core::{BareJid, Element, ns};
 
@@ -406,12 +406,12 @@ async fn request_to_a_missing_account_is_unsubscribed(server: Arc<TestServer>) {
 }
 
 /// A server with Alice and Bob, and the scenario.
-async fn run<F, Fut>(backend: Backend, scenario: F)
+async fn run<F, Fut>(backend: Backend, extra: &str, scenario: F)
 where
     F: FnOnce(Arc<TestServer>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    with_server(backend, "", |server| async move {
+    with_server(backend, extra, |server| async move {
         server.add_account("alice@localhost", PASSWORD).await;
         server.add_account("bob@localhost", PASSWORD).await;
         scenario(server).await;
@@ -419,31 +419,10 @@ where
     .await;
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::run(super::Backend::Sqlite, super::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    super::run(super::Backend::Postgres, super::$name).await;
-                }
-            )*
-        }
-    };
-}
-
 on_both_backends!(
-    full_handshake,
-    appendix_a_rows,
-    pre_approval,
-    pending_request_is_delivered_at_next_login,
-    request_to_a_missing_account_is_unsubscribed,
+    full_handshake => "",
+    appendix_a_rows => "",
+    pre_approval => "",
+    pending_request_is_delivered_at_next_login => "",
+    request_to_a_missing_account_is_unsubscribed => "",
 );

@@ -205,13 +205,10 @@ impl Session {
                 }
             }
             let deadline = self.conn.poll_timeout();
+            // Queued stanzas first: what other sessions sent before this client's next
+            // request is written before the answer to it.
             tokio::select! {
-                read = read_some(stream) => {
-                    match read {
-                        Ok(data) if !data.is_empty() => self.feed(&data),
-                        Ok(_) | Err(_) => self.conn.handle_peer_eof(),
-                    }
-                }
+                biased;
                 item = self.inbox.recv() => match item {
                     // The connection's own output was flushed above, so order holds.
                     Some(Outbound::Stanza(bytes))
@@ -223,6 +220,12 @@ impl Session {
                     // A stanza for a session that is no longer bound, or no sender left.
                     Some(Outbound::Stanza(_)) | None => {}
                 },
+                read = read_some(stream) => {
+                    match read {
+                        Ok(data) if !data.is_empty() => self.feed(&data),
+                        Ok(_) | Err(_) => self.conn.handle_peer_eof(),
+                    }
+                }
                 () = sleep_until(deadline) => self.conn.handle_timeout(Instant::now()),
             }
         }

@@ -176,17 +176,28 @@ impl Im {
         directed: &mut HashSet<Jid>,
         out: &mut Outbox,
     ) {
+        // Each session is told once, however many of its JIDs (bare and full) were sent
+        // directed presence.
+        let mut told: HashSet<FullJid> = HashSet::new();
         for to in directed.drain() {
             let bare = to.to_bare();
             if subscribers.contains(&bare) || bare.as_str() == sender.bare_str() {
                 continue;
             }
-            let presence = readdress(stanza, &to);
-            match FullJid::try_from(to) {
-                Ok(full) => {
-                    self.send(out, &full, presence);
+            let targets: Vec<FullJid> = match FullJid::try_from(to.clone()) {
+                Ok(full) => vec![full],
+                Err(_) => self
+                    .sessions
+                    .view()
+                    .available(&bare)
+                    .into_iter()
+                    .map(|(jid, _)| jid)
+                    .collect(),
+            };
+            for target in targets {
+                if told.insert(target.clone()) {
+                    self.send(out, &target, readdress(stanza, &to));
                 }
-                Err(_) => self.send_to_available(out, &bare, &presence),
             }
         }
     }

@@ -40,7 +40,7 @@ impl Im {
             return;
         };
         let applied = self
-            .apply(&user, &contact, |state| outbound(state, kind))
+            .apply(&user, &contact, |state| outbound(state, kind), out)
             .await;
         let outcome = match applied {
             Ok(a) => a.outcome,
@@ -110,7 +110,7 @@ impl Im {
                 }
             }
             let applied = match self
-                .apply(&account, from, |state| inbound(state, kind))
+                .apply(&account, from, |state| inbound(state, kind), out)
                 .await
             {
                 Ok(a) => a,
@@ -150,12 +150,14 @@ impl Im {
     }
 
     /// Applies a state change to `owner`'s item for `contact` under the owner's lock, storing
-    /// and pushing it when it changed.
+    /// and pushing it when it changed (a push to the session being served goes through `out`,
+    /// so it is written before that session's next answer).
     async fn apply(
         &self,
         owner: &AccountJid,
         contact: &BareJid,
         decide: impl FnOnce(State) -> xmpp_core::roster::Outcome,
+        out: &mut Outbox,
     ) -> Result<Applied, Refused> {
         let guard = self.locks.lock(owner.as_bare()).await;
         let item = self
@@ -190,8 +192,7 @@ impl Im {
         if outcome.roster_push {
             let change = xmpp_core::roster::RosterChange::Put(item);
             let (element, ver) = self.shared.visible_item(owner.as_bare(), &change, ver);
-            let mut out = Outbox::detached();
-            self.push_item(&mut out, owner.as_bare(), &element, ver);
+            self.push_item(out, owner.as_bare(), &element, ver);
         }
         Ok(Applied { old, outcome })
     }
