@@ -14,9 +14,9 @@ mod support;
 use std::future::Future;
 use std::sync::Arc;
 
-use support::im::{PASSWORD, add_user, is_message, marker, message, online, online_quiet};
+use support::im::{PASSWORD, is_message, marker, message, online, online_quiet};
 use support::raw::{Raw, stanza_error};
-use support::{Backend, TestServer, on_both_backends, with_server};
+use support::{Backend, TestServer, on_both_backends};
 use xmpp_core::{Element, ErrorType, StanzaCondition, StanzaError, ns};
 
 const ALICE_FULL: &str = "alice@localhost/phone";
@@ -448,12 +448,7 @@ where
     F: FnOnce(Arc<TestServer>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    with_server(backend, extra, |server| async move {
-        add_user(&server, "alice").await;
-        add_user(&server, "bob").await;
-        scenario(server).await;
-    })
-    .await;
+    support::with_accounts(backend, extra, &["alice", "bob"], PASSWORD, scenario).await;
 }
 
 on_both_backends!(

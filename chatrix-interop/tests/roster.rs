@@ -8,7 +8,7 @@ mod support;
 use std::sync::Arc;
 
 use support::raw::{Raw, stanza_error};
-use support::{Backend, TestServer, on_both_backends, with_server};
+use support::{Backend, TestServer, on_both_backends, with_accounts};
 use xmpp_core::{Element, ErrorType, StanzaCondition, ns};
 
 const PASSWORD: &str = "a password";
@@ -317,12 +317,7 @@ where
     F: FnOnce(Arc<TestServer>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    with_server(backend, extra, |server| async move {
-        server.add_account("alice@localhost", PASSWORD).await;
-        server.add_account("bob@localhost", PASSWORD).await;
-        scenario(server).await;
-    })
-    .await;
+    with_accounts(backend, extra, &["alice", "bob"], PASSWORD, scenario).await;
 }
 
 on_both_backends!(

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chatrix_server::storage::AccountJid;
 use support::raw::Raw;
-use support::{Backend, TestServer, on_both_backends, with_server};
+use support::{Backend, TestServer, on_both_backends, with_accounts};
 use xmpp_core::roster::{RosterItem, State, SubState};
 use xmpp_core::{BareJid, Element, ns};
 
@@ -411,12 +411,7 @@ where
     F: FnOnce(Arc<TestServer>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    with_server(backend, extra, |server| async move {
-        server.add_account("alice@localhost", PASSWORD).await;
-        server.add_account("bob@localhost", PASSWORD).await;
-        scenario(server).await;
-    })
-    .await;
+    with_accounts(backend, extra, &["alice", "bob"], PASSWORD, scenario).await;
 }
 
 on_both_backends!(

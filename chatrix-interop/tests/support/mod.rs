@@ -113,6 +113,28 @@ where
     .await;
 }
 
+/// [`with_server`] with these accounts (`user@localhost`, all with `password`) created first.
+pub(crate) async fn with_accounts<F, Fut>(
+    backend: Backend,
+    extra: &str,
+    users: &'static [&'static str],
+    password: &'static str,
+    scenario: F,
+) where
+    F: FnOnce(Arc<TestServer>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    with_server(backend, extra, move |server| async move {
+        for user in users {
+            server
+                .add_account(&format!("{user}@localhost"), password)
+                .await;
+        }
+        scenario(server).await;
+    })
+    .await;
+}
+
 /// Like [`with_server`], but the scenario gets a [`Servers`] handle that can stop the server
 /// and start a new one on the same data dir and database ([`Servers::restart`]): what a
 /// message stored before a restart needs. The data (and the PostgreSQL database) are removed

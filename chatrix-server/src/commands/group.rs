@@ -10,7 +10,7 @@
 
 use crate::ServerError;
 use crate::cli::GroupCommand;
-use crate::commands::user::UserError;
+use crate::commands::user::{UserError, account as local_account, host};
 use crate::config::Config;
 use crate::storage::{AccountJid, SharedGroup, StorageError};
 
@@ -101,33 +101,6 @@ fn group_domain(config: &Config, domain: Option<&str>) -> Result<String, UserErr
             .map(|h| h.domain.clone())
             .ok_or_else(|| UserError::UnknownHost(String::new())),
     }
-}
-
-/// Normalises a domain given on the command line and checks it is one of ours.
-fn host(config: &Config, domain: &str) -> Result<String, UserError> {
-    let normalised = xmpp_core::jid::BareJid::from_domain(domain)
-        .ok()
-        .filter(|j| j.localpart().is_none())
-        .map(|j| j.domain().to_owned())
-        .ok_or_else(|| UserError::UnknownHost(domain.to_owned()))?;
-    if config.is_host(&normalised) {
-        Ok(normalised)
-    } else {
-        Err(UserError::UnknownHost(normalised))
-    }
-}
-
-/// Parses a member: an account of one of our hosts (whether it exists is the storage's
-/// answer).
-fn local_account(config: &Config, jid: &str) -> Result<AccountJid, UserError> {
-    let account = AccountJid::parse(jid).map_err(|source| UserError::InvalidJid {
-        jid: jid.to_owned(),
-        source,
-    })?;
-    if !config.is_host(account.domain()) {
-        return Err(UserError::UnknownHost(account.domain().to_owned()));
-    }
-    Ok(account)
 }
 
 #[cfg(test)]

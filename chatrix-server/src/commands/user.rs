@@ -94,8 +94,9 @@ pub async fn execute(cmd: &UserCommand, config: &Config) -> Result<(), ServerErr
     Ok(())
 }
 
-/// Parses and normalises `jid`, and checks its domain is one of ours.
-fn account(config: &Config, jid: &str) -> Result<AccountJid, UserError> {
+/// Parses and normalises `jid`, and checks its domain is one of ours (whether the account
+/// exists is the storage's answer).
+pub(crate) fn account(config: &Config, jid: &str) -> Result<AccountJid, UserError> {
     let account = AccountJid::parse(jid).map_err(|source| UserError::InvalidJid {
         jid: jid.to_owned(),
         source,
@@ -107,7 +108,7 @@ fn account(config: &Config, jid: &str) -> Result<AccountJid, UserError> {
 }
 
 /// Normalises a domain given on the command line and checks it is one of ours.
-fn host(config: &Config, domain: &str) -> Result<String, UserError> {
+pub(crate) fn host(config: &Config, domain: &str) -> Result<String, UserError> {
     let normalised = xmpp_core::jid::BareJid::from_domain(domain)
         .ok()
         .filter(|j| j.localpart().is_none())
