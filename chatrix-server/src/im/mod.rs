@@ -4,7 +4,7 @@
 //! The decisions are xmpp-core's (`xmpp_core::roster`, `xmpp_core::im`, the router); this
 //! module loads what they need from storage, takes the account lock around each
 //! read-modify-write, stores the outcome and delivers the stanzas they call for. Stanzas for
-//! the session being served go back to it in an [`Outbox`] so they are written in order on
+//! the session being served go back to it in an `Outbox` so they are written in order on
 //! its own connection; stanzas for other sessions are queued on theirs.
 
 mod cache;
