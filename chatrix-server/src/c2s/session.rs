@@ -95,7 +95,7 @@ pub(crate) async fn serve_starttls(
     let mut tcp = tcp;
     match session.drive(&mut tcp).await {
         Ok(Exit::StartTls) => {}
-        Ok(Exit::Done) | Err(_) => return session.finish().await,
+        Ok(Exit::Done) | Err(_) => return Box::pin(session.finish()).await,
     }
     let domain = session.conn.domain().map(str::to_owned);
     let upgraded = tokio::time::timeout(
@@ -111,13 +111,13 @@ pub(crate) async fn serve_starttls(
     .await;
     let Ok(Ok((mut stream, bindings))) = upgraded else {
         tracing::debug!(peer = %session.peer, "STARTTLS handshake failed");
-        return session.finish().await;
+        return Box::pin(session.finish()).await;
     };
     session
         .conn
         .handle_tls_established(bindings, Instant::now());
     let _ = session.drive(&mut stream).await;
-    session.finish().await;
+    Box::pin(session.finish()).await;
 }
 
 /// Serves a connection on a Direct TLS listener (XEP-0368).
@@ -138,7 +138,7 @@ pub(crate) async fn serve_direct_tls(
     };
     let mut session = Session::new(shared, config, Some(bindings), peer);
     let _ = session.drive(&mut stream).await;
-    session.finish().await;
+    Box::pin(session.finish()).await;
 }
 
 impl Session {
@@ -368,7 +368,10 @@ impl Session {
             }
         }
         for action in deferred {
-            self.handle_im_action(&sender, action).await;
+            // Boxed: storage futures are large, and unboxed they would enlarge every
+            // session's task for its whole life, idle or not (the memory target is per idle
+            // session). The box lives only while the action runs.
+            Box::pin(self.handle_im_action(&sender, action)).await;
         }
     }
 
@@ -444,6 +447,7 @@ impl Session {
 
     /// Ends the session: the unavailable presence its contacts are owed (RFC 6121 §4.5.2),
     /// then unbinding, then messages that were queued for it and never written go elsewhere.
+    /// Callers box it, for the same reason as the IM actions.
     async fn finish(mut self) {
         let Some(jid) = self.bound.take() else {
             return;

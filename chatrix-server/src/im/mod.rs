@@ -146,7 +146,7 @@ impl Im {
     /// Sends `stanza` (addressed to `account`'s bare JID) to each available resource of the
     /// account: how presence to a bare JID is delivered (RFC 6121 §8.5.2.1.2).
     pub(crate) fn send_to_available(&self, out: &mut Outbox, account: &BareJid, stanza: &Stanza) {
-        let available = self.sessions.view().available(account);
+        let available = self.sessions.available(account);
         for (jid, _) in available {
             self.send(out, &jid, stanza.clone());
         }
@@ -160,7 +160,7 @@ impl Im {
         item: &Element,
         ver: RosterVersion,
     ) {
-        let interested = self.sessions.view().interested(owner);
+        let interested = self.sessions.interested(owner);
         for to in interested {
             let id = format!("push{}", self.next_push_id.fetch_add(1, Ordering::Relaxed));
             let push = roster_push(item.clone(), Some(ver), &id, &to);

@@ -76,7 +76,7 @@ impl Im {
             }
         }
         // The account's own available resources (the sender included, §4.2.2, §4.4.2).
-        for (jid, _) in self.sessions.view().available(bare) {
+        for (jid, _) in self.sessions.available(bare) {
             let to = Jid::from(jid.clone());
             self.send(out, &jid, readdress(&stanza, &to));
         }
@@ -110,7 +110,7 @@ impl Im {
     ) {
         let bare = user.as_bare();
         let me = Jid::from(sender.clone());
-        for (jid, presence) in self.sessions.view().available(bare) {
+        for (jid, presence) in self.sessions.available(bare) {
             if jid != *sender {
                 out.to_sender.push(readdress(&presence.stanza, &me));
             }
@@ -135,7 +135,7 @@ impl Im {
             if contact == *bare || seen.contains(&contact) {
                 continue;
             }
-            let available = self.sessions.view().available(&contact);
+            let available = self.sessions.available(&contact);
             if available.is_empty() {
                 seen.push(contact);
                 continue;
@@ -231,7 +231,7 @@ impl Im {
         if !allowed {
             return;
         }
-        let available = self.sessions.view().available(contact);
+        let available = self.sessions.available(contact);
         if available.is_empty() {
             out.to_sender
                 .push(unavailable(&Jid::from(contact.clone()), &me));

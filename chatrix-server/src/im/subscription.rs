@@ -206,7 +206,7 @@ impl Im {
         out: &mut Outbox,
     ) {
         let to = Jid::from(contact.clone());
-        for (_, presence) in self.sessions.view().available(user) {
+        for (_, presence) in self.sessions.available(user) {
             let stanza = xmpp_core::im::presence::readdress(&presence.stanza, &to);
             self.send_to_available(out, contact, &stanza);
         }
@@ -216,7 +216,7 @@ impl Im {
     /// subscription to the user ended (RFC 6121 §3.2.2, §3.3.3).
     pub(crate) fn send_unavailable(&self, user: &BareJid, contact: &BareJid, out: &mut Outbox) {
         let to = Jid::from(contact.clone());
-        for (jid, _) in self.sessions.view().available(user) {
+        for (jid, _) in self.sessions.available(user) {
             let stanza = unavailable(&Jid::from(jid), &to);
             self.send_to_available(out, contact, &stanza);
         }

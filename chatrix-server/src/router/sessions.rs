@@ -124,6 +124,20 @@ impl SessionRegistry {
             .is_some_and(|e| e.handle.id == handle.id)
     }
 
+    /// The account's available sessions with their current presence. The registry lock is
+    /// released before this returns, so callers may loop over the result and deliver (a
+    /// read guard held across a delivery would take the lock twice, and a waiting writer
+    /// would then deadlock the two).
+    pub fn available(&self, account: &BareJid) -> Vec<(FullJid, Presence)> {
+        self.view().available(account)
+    }
+
+    /// The account's sessions that asked for the roster, the lock released as in
+    /// [`available`](Self::available).
+    pub fn interested(&self, account: &BareJid) -> Vec<FullJid> {
+        self.view().interested(account)
+    }
+
     /// Whether the account has any bound session.
     pub fn has_sessions(&self, account: &BareJid) -> bool {
         self.view().0.contains_key(account)
