@@ -10,7 +10,7 @@ use xmpp_core::xml::{Limits, parse_element};
 use xmpp_core::{BareJid, FullJid, Stanza, StanzaCondition, StanzaError};
 
 use super::{Im, Outbox, storage_error};
-use crate::storage::{AccountJid, OfflineStored};
+use crate::storage::{AccountJid, OfflineStored, StorageError};
 
 impl Im {
     /// Stores a message the router found no available resource for, or bounces it to the
@@ -32,16 +32,6 @@ impl Im {
         let Ok(target) = AccountJid::try_from(account.clone()) else {
             return;
         };
-        match self.storage.account_exists(&target).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return out.reply_error(
-                    &stanza,
-                    StanzaError::new(StanzaCondition::ServiceUnavailable),
-                );
-            }
-            Err(e) => return out.reply_error(&stanza, storage_error(&e)),
-        }
         let mut xml = BytesMut::with_capacity(512);
         // Stored with its namespace declared, so that it parses on its own.
         stanza.element().write_to(&mut xml);
@@ -61,6 +51,11 @@ impl Im {
                         .with_text(Some("en"), "offline storage is full"),
                 );
             }
+            // No such account: the same condition as a full store, no text.
+            Err(StorageError::NotFound(_)) => out.reply_error(
+                &stanza,
+                StanzaError::new(StanzaCondition::ServiceUnavailable),
+            ),
             Err(e) => out.reply_error(&stanza, storage_error(&e)),
         }
     }

@@ -86,11 +86,16 @@ impl Im {
             let Ok(account) = AccountJid::try_from(owner.clone()) else {
                 return;
             };
-            match self.storage.account_exists(&account).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    // §3.1.3: a request to an account that does not exist is answered with
-                    // `unsubscribed`, so the requester's pending state clears.
+            let applied = match self
+                .apply(&account, from, |state| inbound(state, kind), out)
+                .await
+            {
+                Ok(a) => a,
+                // §3.1.3: a request to an account that does not exist is answered with
+                // `unsubscribed`, so the requester's pending state clears. (A request always
+                // writes the item, which is where a missing account shows; other stanzas
+                // change nothing for it and end here silently.)
+                Err(Refused::Storage(crate::StorageError::NotFound(_))) => {
                     if kind == SubscriptionType::Subscribe {
                         let reply = subscription(SubscriptionType::Unsubscribed, owner, from);
                         self.inbound_subscription(
@@ -104,16 +109,6 @@ impl Im {
                     }
                     return;
                 }
-                Err(e) => {
-                    storage_error(&e);
-                    return;
-                }
-            }
-            let applied = match self
-                .apply(&account, from, |state| inbound(state, kind), out)
-                .await
-            {
-                Ok(a) => a,
                 Err(Refused::RosterFull) => {
                     tracing::debug!(%owner, "roster full; subscription stanza refused");
                     return;
