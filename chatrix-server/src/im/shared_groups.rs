@@ -6,16 +6,15 @@
 //! the account list of "everyone" groups) per interval.
 //!
 //! Roster versions: what a client sees is its stored roster merged with its shared contacts,
-//! so the `ver` it gets mixes the stored version with a fingerprint of those contacts. A
-//! membership change then changes `ver` for exactly the accounts it affects, even when it was
-//! made while the server was down, without writing to any roster.
+//! so the `ver` it gets is `xmpp_core::im::shared::visible_version`, which changes for exactly
+//! the accounts a membership change affects without writing to any roster.
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use xmpp_core::im::shared::{SharedContact, merge, shared_contacts};
-use xmpp_core::roster::{Roster, RosterChange, RosterItem, RosterVersion, Subscription};
-use xmpp_core::{BareJid, Element, ns};
+use xmpp_core::im::shared::{SharedContact, merge, shared_contacts, visible_item, visible_version};
+use xmpp_core::roster::{Roster, RosterChange, RosterVersion};
+use xmpp_core::{BareJid, Element};
 
 use super::{Im, Outbox};
 use crate::storage::{AccountJid, StorageError};
@@ -53,7 +52,7 @@ impl SharedGroups {
         }
         let merged = merge(stored, &contacts);
         Roster::from_parts(
-            mixed_version(stored.version(), &contacts),
+            visible_version(stored.version(), &contacts),
             merged.items().cloned(),
         )
     }
@@ -66,31 +65,13 @@ impl SharedGroups {
         stored_ver: RosterVersion,
     ) -> (Element, RosterVersion) {
         let contacts = self.contacts_of(owner);
-        let ver = mixed_version(stored_ver, &contacts);
+        let ver = visible_version(stored_ver, &contacts);
         let jid = change.jid();
         let personal = match change {
             RosterChange::Put(item) => Some(item.clone()),
             _ => None,
         };
-        (visible_element(jid, personal, &contacts), ver)
-    }
-}
-
-/// The element a client sees for `jid`: the personal item merged with shared groups, the
-/// shared item alone, or a removal.
-fn visible_element(
-    jid: &BareJid,
-    personal: Option<RosterItem>,
-    contacts: &[SharedContact],
-) -> Element {
-    let shared: Vec<SharedContact> = contacts.iter().filter(|c| c.jid == *jid).cloned().collect();
-    let stored = Roster::from_parts(RosterVersion::INITIAL, personal);
-    let merged = merge(&stored, &shared);
-    match merged.get(jid) {
-        Some(item) => item.to_element(),
-        None => Element::new("item", ns::ROSTER)
-            .with_attr("jid", jid.as_str())
-            .with_attr("subscription", Subscription::Remove.as_str()),
+        (visible_item(jid, personal, &contacts), ver)
     }
 }
 
@@ -101,32 +82,6 @@ fn contacts_in(groups: &[Group], owner: &BareJid) -> Vec<SharedContact> {
             .iter()
             .map(|g| (g.display.as_str(), g.members.as_slice())),
     )
-}
-
-/// The stored version mixed with a fingerprint of the shared contacts (FNV-1a: stable across
-/// runs and releases, unlike the standard hasher). With no shared contacts it is the stored
-/// version itself.
-fn mixed_version(stored: RosterVersion, contacts: &[SharedContact]) -> RosterVersion {
-    if contacts.is_empty() {
-        return stored;
-    }
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for b in bytes {
-            hash ^= u64::from(*b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
-    for c in contacts {
-        feed(c.jid.as_str().as_bytes());
-        feed(&[0]);
-        for g in &c.groups {
-            feed(g.as_bytes());
-            feed(&[1]);
-        }
-    }
-    // Keep it apart from plain stored versions (which are small counters).
-    RosterVersion::new((stored.get().wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hash) | (1 << 63))
 }
 
 impl Im {
@@ -201,7 +156,7 @@ impl Im {
             return Ok(());
         };
         let stored = self.storage.roster(&account).await?;
-        let ver = mixed_version(stored.version(), after);
+        let ver = visible_version(stored.version(), after);
         let mut changed: Vec<&BareJid> = before
             .iter()
             .chain(after)
@@ -217,7 +172,7 @@ impl Im {
             let personally_subscribed = personal
                 .as_ref()
                 .is_some_and(|i| i.state().sub.contact_subscribed());
-            let element = visible_element(jid, personal, after);
+            let element = visible_item(jid, personal, after);
             self.push_item(out, owner, &element, ver);
             let now_shared = after.iter().any(|c| c.jid == *jid);
             let was_shared = before.iter().any(|c| c.jid == *jid);
@@ -240,47 +195,5 @@ impl Im {
                 tracing::warn!(error = %e, "shared roster groups: refresh failed");
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn jid(s: &str) -> BareJid {
-        s.parse().expect("valid")
-    }
-
-    #[test]
-    fn the_version_changes_with_the_shared_contacts_only() {
-        let stored = RosterVersion::new(7);
-        assert_eq!(mixed_version(stored, &[]), stored);
-        let a = [SharedContact {
-            jid: jid("a@example.org"),
-            groups: vec!["Team".into()],
-        }];
-        let b = [SharedContact {
-            jid: jid("b@example.org"),
-            groups: vec!["Team".into()],
-        }];
-        assert_ne!(mixed_version(stored, &a), stored);
-        assert_ne!(mixed_version(stored, &a), mixed_version(stored, &b));
-        assert_eq!(mixed_version(stored, &a), mixed_version(stored, &a));
-        assert_ne!(mixed_version(stored, &a), mixed_version(stored.next(), &a));
-    }
-
-    #[test]
-    fn a_removed_shared_contact_is_pushed_as_remove_unless_personal() {
-        let el = visible_element(&jid("a@example.org"), None, &[]);
-        assert_eq!(el.attr("subscription"), Some("remove"));
-        let personal = RosterItem::new(jid("a@example.org"));
-        let el = visible_element(&jid("a@example.org"), Some(personal), &[]);
-        assert_eq!(el.attr("subscription"), Some("none"));
-        let shared = [SharedContact {
-            jid: jid("a@example.org"),
-            groups: vec!["Team".into()],
-        }];
-        let el = visible_element(&jid("a@example.org"), None, &shared);
-        assert_eq!(el.attr("subscription"), Some("both"));
     }
 }

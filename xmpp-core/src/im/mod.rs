@@ -31,4 +31,4 @@ pub mod shared;
 pub use delivery::{Availability, BareDelivery, message_to_bare, presence_to_bare};
 pub use offline::{OFFLINE_REASON, is_storable, stamp_delay};
 pub use presence::ClientPresence;
-pub use shared::{SharedContact, shared_contacts};
+pub use shared::{SharedContact, shared_contacts, visible_item, visible_version};

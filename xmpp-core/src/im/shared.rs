@@ -9,8 +9,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::element::Element;
 use crate::jid::BareJid;
-use crate::roster::{Roster, RosterItem, Subscription};
+use crate::ns;
+use crate::roster::{Roster, RosterItem, RosterVersion, Subscription};
 
 /// A contact that a shared group puts into a roster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +82,56 @@ pub fn merge(stored: &Roster, shared: &[SharedContact]) -> Roster {
         item.pending_in = false;
     }
     Roster::from_parts(stored.version(), items.into_values())
+}
+
+/// The `ver` a client sees (RFC 6121 §2.6) for a stored roster at `stored` merged with
+/// `shared`: the stored version mixed with a fingerprint of the shared contacts, so that a
+/// group change alters `ver` for exactly the accounts it affects, without writing to any
+/// roster, and also when it was made while the server was down. With no shared contacts it is
+/// the stored version itself. The fingerprint is FNV-1a: stable across runs and releases,
+/// unlike the standard library's hasher.
+pub fn visible_version(stored: RosterVersion, shared: &[SharedContact]) -> RosterVersion {
+    if shared.is_empty() {
+        return stored;
+    }
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for c in shared {
+        feed(c.jid.as_str().as_bytes());
+        feed(&[0]);
+        for g in &c.groups {
+            feed(g.as_bytes());
+            feed(&[1]);
+        }
+    }
+    // The top bit keeps it apart from plain stored versions, which are counters.
+    RosterVersion::new((stored.get().wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ hash) | (1 << 63))
+}
+
+/// The `<item/>` of a roster push (§2.1.6) for `jid` as a client sees it: the personal item
+/// merged with the shared groups it is in, the shared item alone, or
+/// `subscription='remove'` when neither is left.
+pub fn visible_item(
+    jid: &BareJid,
+    personal: Option<RosterItem>,
+    shared: &[SharedContact],
+) -> Element {
+    let shared: Vec<SharedContact> = shared.iter().filter(|c| c.jid == *jid).cloned().collect();
+    let merged = merge(
+        &Roster::from_parts(RosterVersion::INITIAL, personal),
+        &shared,
+    );
+    match merged.get(jid) {
+        Some(item) => item.to_element(),
+        None => Element::new("item", ns::ROSTER)
+            .with_attr("jid", jid.as_str())
+            .with_attr("subscription", Subscription::Remove.as_str()),
+    }
 }
 
 #[cfg(test)]
@@ -240,5 +292,41 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_visible_version_changes_with_the_shared_contacts_only() {
+        let stored = RosterVersion::new(7);
+        assert_eq!(visible_version(stored, &[]), stored);
+        let a = [SharedContact {
+            jid: bare("a@example.org"),
+            groups: vec!["Team".into()],
+        }];
+        let b = [SharedContact {
+            jid: bare("b@example.org"),
+            groups: vec!["Team".into()],
+        }];
+        assert_ne!(visible_version(stored, &a), stored);
+        assert_ne!(visible_version(stored, &a), visible_version(stored, &b));
+        assert_eq!(visible_version(stored, &a), visible_version(stored, &a));
+        assert_ne!(
+            visible_version(stored, &a),
+            visible_version(stored.next(), &a)
+        );
+    }
+
+    #[test]
+    fn a_pushed_item_is_removed_unless_personal_or_shared() {
+        let el = visible_item(&bare("a@example.org"), None, &[]);
+        assert_eq!(el.attr("subscription"), Some("remove"));
+        let personal = RosterItem::new(bare("a@example.org"));
+        let el = visible_item(&bare("a@example.org"), Some(personal), &[]);
+        assert_eq!(el.attr("subscription"), Some("none"));
+        let shared = [SharedContact {
+            jid: bare("a@example.org"),
+            groups: vec!["Team".into()],
+        }];
+        let el = visible_item(&bare("a@example.org"), None, &shared);
+        assert_eq!(el.attr("subscription"), Some("both"));
     }
 }
