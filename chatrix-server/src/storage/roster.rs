@@ -68,17 +68,6 @@ impl Storage {
         dispatch!(self.roster_len(owner))
     }
 
-    /// Bumps the version without changing items: what a client sees also depends on shared
-    /// groups, and a change there must invalidate the `ver` it cached. Returns the new version.
-    ///
-    /// [`StorageError::NotFound`] when the account does not exist.
-    pub async fn bump_roster_version(
-        &self,
-        owner: &AccountJid,
-    ) -> Result<RosterVersion, StorageError> {
-        dispatch!(self.bump_roster_version(owner))
-    }
-
     /// The accounts whose roster holds `user` with subscription `from` or `both`: those whose
     /// presence `user` may see, so those a probe at `user`'s initial presence is answered for.
     /// Sorted; one query on the contact index.
@@ -365,16 +354,6 @@ macro_rules! roster_queries {
                     .try_get("n")?;
                 usize::try_from(n)
                     .map_err(|_| StorageError::Corrupt(format!("roster of {owner}: {n} items")))
-            }
-
-            pub(super) async fn bump_roster_version(
-                &self,
-                owner: &AccountJid,
-            ) -> Result<RosterVersion, StorageError> {
-                let mut tx = self.pool().begin().await?;
-                let version = Self::bump_version(&mut tx, owner).await?;
-                tx.commit().await?;
-                Ok(version)
             }
 
             pub(super) async fn presence_publishers(
