@@ -453,15 +453,11 @@ impl Session {
             return;
         };
         let im = Arc::clone(&self.shared.im);
-        let element = xmpp_core::Element::new("presence", xmpp_core::ns::JABBER_CLIENT)
-            .with_attr("type", "unavailable")
-            .with_attr("from", jid.as_str());
         // A session replaced by a newer login of the same resource says nothing: the
         // resource lives on in its replacement.
-        if self.available
-            && im.sessions.is_current(&jid, &self.handle)
-            && let Ok(unavailable) = Stanza::from_element(element)
-        {
+        if self.available && im.sessions.is_current(&jid, &self.handle) {
+            let unavailable =
+                xmpp_core::im::presence::unavailable_broadcast(&Jid::from(jid.clone()));
             let mut out = Outbox::detached();
             im.handle_broadcast(
                 &jid,

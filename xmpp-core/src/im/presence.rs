@@ -127,7 +127,13 @@ fn truncate(s: &str, max: usize) -> &str {
 /// directed-presence recipient gets when a session ends without saying so itself (§4.5.2,
 /// §4.6), or when a subscription is cancelled (§3.2.2, §3.3.3).
 pub fn unavailable(from: &Jid, to: &Jid) -> Stanza {
-    build(PresenceType::Unavailable, from, to)
+    build(PresenceType::Unavailable, from, Some(to))
+}
+
+/// `<presence type='unavailable' from=from/>` without `to`: the broadcast the server makes
+/// for a session that ends without saying so (§4.5.2), readdressed to each recipient.
+pub fn unavailable_broadcast(from: &Jid) -> Stanza {
+    build(PresenceType::Unavailable, from, None)
 }
 
 /// A subscription stanza (`<presence type=… from=bare to=bare/>`) in `jabber:client`, e.g.
@@ -135,13 +141,15 @@ pub fn unavailable(from: &Jid, to: &Jid) -> Stanza {
 /// sends for a pre-approval (§3.4). Subscriptions are between accounts, so both addresses are
 /// bare (§3.1.2).
 pub fn subscription(ty: SubscriptionType, from: &BareJid, to: &BareJid) -> Stanza {
-    build(ty.presence_type(), from.as_jid(), to.as_jid())
+    build(ty.presence_type(), from.as_jid(), Some(to.as_jid()))
 }
 
-fn build(ty: PresenceType, from: &Jid, to: &Jid) -> Stanza {
+fn build(ty: PresenceType, from: &Jid, to: Option<&Jid>) -> Stanza {
     let mut el = Element::new(StanzaKind::Presence.as_str(), StanzaNs::Client.namespace())
-        .with_attr("from", from.as_str())
-        .with_attr("to", to.as_str());
+        .with_attr("from", from.as_str());
+    if let Some(to) = to {
+        el.set_attr("to", to.as_str());
+    }
     if let Some(ty) = ty.as_attr() {
         el.set_attr("type", ty);
     }
@@ -437,5 +445,15 @@ mod tests {
                 Err(_) => prop_assert!(priority(&p).is_err()),
             }
         }
+    }
+
+    #[test]
+    fn the_unavailable_broadcast_has_no_addressee() {
+        let from: Jid = "alice@example.org/phone".parse().expect("valid JID");
+        let p = unavailable_broadcast(&from);
+        assert_eq!(p.presence_type(), Some(PresenceType::Unavailable));
+        assert_eq!(p.from(), Some(&from));
+        assert_eq!(p.to(), None);
+        assert_eq!(classify(&p), ClientPresence::Broadcast { available: false });
     }
 }
