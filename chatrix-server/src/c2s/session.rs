@@ -428,13 +428,9 @@ impl Session {
             let _ = self.conn.send_stanza(stanza);
             return;
         }
-        let handle = view.handle(to);
-        let mut bytes = BytesMut::with_capacity(256);
-        stanza
-            .element()
-            .write_in(&mut bytes, xmpp_core::ns::JABBER_CLIENT);
-        let delivered =
-            handle.is_some_and(|h| h.try_send(Outbound::Stanza(bytes.freeze())).is_ok());
+        let delivered = view
+            .handle(to)
+            .is_some_and(|h| h.try_send(Outbound::stanza(stanza)).is_ok());
         if !delivered {
             // The recipient went away or stopped reading: tell the sender, never drop silently.
             let error = StanzaError::new(StanzaCondition::ResourceConstraint)
@@ -477,29 +473,12 @@ impl Session {
         self.inbox.close();
         let mut orphans = Vec::new();
         while let Ok(item) = self.inbox.try_recv() {
-            if let Outbound::Stanza(bytes) = item
-                && let Some(stanza) = reparse(&bytes)
-            {
-                orphans.push(stanza);
-            }
+            orphans.extend(item.to_stanza());
         }
         if !orphans.is_empty() {
             im.reroute_orphans(orphans).await;
         }
     }
-}
-
-/// Reads back a stanza queued in serialised form (written without its `jabber:client`
-/// declaration, so it is parsed inside a wrapper that declares it).
-fn reparse(bytes: &[u8]) -> Option<Stanza> {
-    let mut wrapped = Vec::with_capacity(bytes.len() + 40);
-    wrapped.extend_from_slice(b"<w xmlns='jabber:client'>");
-    wrapped.extend_from_slice(bytes);
-    wrapped.extend_from_slice(b"</w>");
-    let limits = xmpp_core::xml::Limits::default().for_own_output();
-    let wrapper = xmpp_core::xml::parse_element(&wrapped, &limits).ok()?;
-    let element = wrapper.children().next()?.clone();
-    Stanza::from_element(element).ok()
 }
 
 async fn flush<S: AsyncWrite + Unpin>(

@@ -17,7 +17,6 @@ mod subscription;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::BytesMut;
 use xmpp_core::roster::{RosterLimits, RosterVersion, roster_push};
 use xmpp_core::router::Router;
 use xmpp_core::{BareJid, Element, FullJid, Stanza, StanzaCondition, StanzaError};
@@ -132,11 +131,7 @@ impl Im {
         let Some(handle) = self.sessions.view().handle(to) else {
             return false;
         };
-        let mut bytes = BytesMut::with_capacity(256);
-        stanza
-            .element()
-            .write_in(&mut bytes, xmpp_core::ns::JABBER_CLIENT);
-        let taken = handle.try_send(Outbound::Stanza(bytes.freeze())).is_ok();
+        let taken = handle.try_send(Outbound::stanza(stanza)).is_ok();
         if !taken {
             tracing::debug!(%to, "session queue full or closed; stanza not queued");
         }

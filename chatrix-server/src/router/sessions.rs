@@ -22,6 +22,35 @@ pub enum Outbound {
     Close(Box<StreamError>),
 }
 
+impl Outbound {
+    /// A stanza for another session's queue, serialised once in `jabber:client` without its
+    /// own `xmlns` (the recipient's stream declares it).
+    pub fn stanza(stanza: &Stanza) -> Self {
+        let mut bytes = bytes::BytesMut::with_capacity(256);
+        stanza
+            .element()
+            .write_in(&mut bytes, xmpp_core::ns::JABBER_CLIENT);
+        Self::Stanza(bytes.freeze())
+    }
+
+    /// The stanza back from its queued form, for the rare item a session could not write
+    /// (it ended first) and that must be routed again. `None` for a close request.
+    pub fn to_stanza(&self) -> Option<Stanza> {
+        let Self::Stanza(bytes) = self else {
+            return None;
+        };
+        // Parsed inside a wrapper that declares the namespace the serialised form omits.
+        let mut wrapped = Vec::with_capacity(bytes.len() + 40);
+        wrapped.extend_from_slice(b"<w xmlns='jabber:client'>");
+        wrapped.extend_from_slice(bytes);
+        wrapped.extend_from_slice(b"</w>");
+        let limits = xmpp_core::xml::Limits::default().for_own_output();
+        let wrapper = xmpp_core::xml::parse_element(&wrapped, &limits).ok()?;
+        let element = wrapper.children().next()?.clone();
+        Stanza::from_element(element).ok()
+    }
+}
+
 /// How many outbound items a session may have waiting before senders get an error. A client
 /// that stops reading must not make the server buffer without bound (security.md §1.3).
 pub const OUTBOUND_QUEUE: usize = 1024;
@@ -297,6 +326,25 @@ mod tests {
         let mut jids: Vec<_> = out.into_iter().map(|r| r.jid).collect();
         jids.sort();
         assert_eq!(jids, vec![full("u@example.org/a"), full("u@example.org/b")]);
+    }
+
+    #[test]
+    fn a_queued_stanza_reads_back_as_it_was() {
+        let xml = "<message xmlns='jabber:client' from='a@example.org/r' to='b@example.org' \
+                   type='chat' id='1'><body>x &lt; y ✓</body></message>";
+        let element: xmpp_core::Element = xml.parse().expect("well-formed");
+        let stanza = Stanza::from_element(element).expect("valid");
+        let queued = Outbound::stanza(&stanza);
+        let Outbound::Stanza(bytes) = &queued else {
+            panic!("a stanza item")
+        };
+        // Serialised without its own namespace declaration.
+        assert!(!String::from_utf8_lossy(bytes).contains("xmlns"));
+        assert_eq!(queued.to_stanza(), Some(stanza));
+        let close = Outbound::Close(Box::new(StreamError::new(
+            xmpp_core::StreamCondition::Conflict,
+        )));
+        assert_eq!(close.to_stanza(), None);
     }
 
     #[test]
