@@ -89,6 +89,7 @@ pub struct ConnectionConfig {
     sasl: Arc<xmpp_sasl::ServerConfig>,
     limits: Limits,
     max_auth_attempts: u32,
+    max_register_iqs: u32,
     negotiation_timeout: Duration,
     keepalive: Option<KeepaliveConfig>,
     extra_features: Vec<Element>,
@@ -99,14 +100,18 @@ pub struct ConnectionConfig {
 /// more than 5)"; three attempts are the first try and two retries.
 pub const DEFAULT_MAX_AUTH_ATTEMPTS: u32 = 3;
 
+/// XEP-0077 requests an unauthenticated client may make on one connection: a form request
+/// and a submission, with room for a few corrections (a name already taken, a field missing).
+pub const DEFAULT_MAX_REGISTER_IQS: u32 = 10;
+
 /// How long a client may take from connecting to having a bound resource.
 pub const DEFAULT_NEGOTIATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl ConnectionConfig {
     /// A configuration serving `domains` (normalised like JID domainparts, duplicates
     /// dropped), with TLS required, STARTTLS available, default [`Limits`], three SASL
-    /// attempts, a 60 s negotiation timeout, default keep-alives, no extra features and
-    /// `xml:lang='en'`.
+    /// attempts, ten registration requests, a 60 s negotiation timeout, default keep-alives,
+    /// no extra features and `xml:lang='en'`.
     pub fn new<I, S>(domains: I, sasl: Arc<xmpp_sasl::ServerConfig>) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
@@ -136,6 +141,7 @@ impl ConnectionConfig {
             sasl,
             limits: Limits::default(),
             max_auth_attempts: DEFAULT_MAX_AUTH_ATTEMPTS,
+            max_register_iqs: DEFAULT_MAX_REGISTER_IQS,
             negotiation_timeout: DEFAULT_NEGOTIATION_TIMEOUT,
             keepalive: Some(KeepaliveConfig::default()),
             extra_features: Vec::new(),
@@ -171,6 +177,16 @@ impl ConnectionConfig {
     #[must_use]
     pub fn with_max_auth_attempts(mut self, attempts: u32) -> Self {
         self.max_auth_attempts = attempts.max(1);
+        self
+    }
+
+    /// XEP-0077 registration requests (`<iq/>` with `<query xmlns='jabber:iq:register'/>`)
+    /// an unauthenticated client may send on one connection, answered or not; one more closes
+    /// the stream with `policy-violation`. At least 1: whether registration is open is the
+    /// driver's answer (`not-allowed`), not this limit's.
+    #[must_use]
+    pub fn with_max_register_iqs(mut self, requests: u32) -> Self {
+        self.max_register_iqs = requests.max(1);
         self
     }
 
@@ -238,6 +254,11 @@ impl ConnectionConfig {
     /// Failed SASL attempts allowed per stream.
     pub fn max_auth_attempts(&self) -> u32 {
         self.max_auth_attempts
+    }
+
+    /// Registration requests allowed per connection before authentication.
+    pub fn max_register_iqs(&self) -> u32 {
+        self.max_register_iqs
     }
 
     /// The negotiation timeout.

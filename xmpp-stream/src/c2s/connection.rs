@@ -16,6 +16,7 @@ use super::config::ConnectionConfig;
 use super::event::{Event, State};
 use super::header;
 use super::keepalive::{self, Expiry, Timers};
+use super::register;
 use super::sasl::Negotiation;
 use crate::framer::Framer;
 use crate::write::{write_close, write_element};
@@ -55,7 +56,8 @@ pub enum SendError {
 /// - **Inputs** (`handle_*`, plus the answers the driver owes): bytes from the socket
 ///   ([`handle_input`](Self::handle_input)), the end of a TLS handshake
 ///   ([`handle_tls_established`](Self::handle_tls_established)), stored credentials
-///   ([`provide_credentials`](Self::provide_credentials)), the bound JID
+///   ([`provide_credentials`](Self::provide_credentials)), the answer to a registration
+///   request ([`answer_register_iq`](Self::answer_register_iq)), the bound JID
 ///   ([`complete_bind`](Self::complete_bind)), the time
 ///   ([`handle_timeout`](Self::handle_timeout)), stanzas to send
 ///   ([`send_stanza`](Self::send_stanza)), and the end of the socket
@@ -82,6 +84,12 @@ pub struct Connection {
     pub(super) stream_id: Option<String>,
     pub(super) sasl: Negotiation,
     pub(super) account: Option<BareJid>,
+    /// Whether the authentication features advertise XEP-0077 registration.
+    pub(super) register_offered: bool,
+    /// The id of the registration request waiting for [`Connection::answer_register_iq`].
+    pub(super) pending_register: Option<String>,
+    /// Registration requests handed to the driver on this connection.
+    pub(super) register_iqs: u32,
     /// The bind request waiting for [`Connection::complete_bind`].
     pub(super) pending_bind: Option<Element>,
     pub(super) jid: Option<FullJid>,
@@ -135,12 +143,29 @@ impl Connection {
             domain: None,
             stream_id: None,
             account: None,
+            register_offered: false,
+            pending_register: None,
+            register_iqs: 0,
             pending_bind: None,
             jid: None,
             out: BytesMut::new(),
             events: VecDeque::new(),
             counter: 0,
         }
+    }
+
+    /// Whether to advertise XEP-0077 in-band registration
+    /// (`<register xmlns='http://jabber.org/features/iq-register'/>`) with the SASL
+    /// mechanisms; off by default. Call it right after [`new`](Self::new): the server decides
+    /// per connection, by the peer's address, whether registration is open to it. Features
+    /// already sent are not sent again.
+    ///
+    /// The feature is only advertised where registration requests are read: with SASL, so
+    /// never before TLS on a listener that requires it. Requests arrive as
+    /// [`Event::RegisterIq`] whether or not registration is offered (the driver answers
+    /// `not-allowed` when it is closed), since a client may try without looking at features.
+    pub fn offer_registration(&mut self, offer: bool) {
+        self.register_offered = offer;
     }
 
     // --- Getters ---------------------------------------------------------------------------
@@ -151,6 +176,7 @@ impl Connection {
             Stage::Closed => State::Closed,
             Stage::AwaitingTls => State::AwaitingTls,
             _ if !self.stream_open => State::AwaitingStreamHeader,
+            Stage::Authenticating if self.pending_register.is_some() => State::AwaitingRegistration,
             Stage::Authenticating if self.sasl.awaiting_credentials() => State::AwaitingCredentials,
             Stage::Authenticating => State::Authenticating,
             Stage::Binding if self.pending_bind.is_some() => State::AwaitingBind,
@@ -179,6 +205,12 @@ impl Connection {
         self.stage == Stage::Closed
     }
 
+    /// Whether registration is advertised, as set by
+    /// [`offer_registration`](Self::offer_registration).
+    pub fn registration_offered(&self) -> bool {
+        self.register_offered
+    }
+
     /// The id of the current stream (a new one after each restart).
     pub fn stream_id(&self) -> Option<&str> {
         self.stream_id.as_deref()
@@ -189,12 +221,15 @@ impl Connection {
         self.tls.is_some()
     }
 
-    /// Whether the connection waits for the driver (credentials, bind, TLS) and reads no
-    /// input meanwhile.
+    /// Whether the connection waits for the driver (credentials, a registration answer,
+    /// bind, TLS) and reads no input meanwhile.
     pub fn is_blocked(&self) -> bool {
         matches!(
             self.state(),
-            State::AwaitingCredentials | State::AwaitingBind | State::AwaitingTls
+            State::AwaitingCredentials
+                | State::AwaitingRegistration
+                | State::AwaitingBind
+                | State::AwaitingTls
         )
     }
 
@@ -203,10 +238,11 @@ impl Connection {
     /// Bytes from the socket.
     ///
     /// Reads from `buf` until it is used up, or until the connection needs the driver
-    /// ([`Event::NeedCredentials`], [`Event::BindRequest`]): then it stops, leaving the unread
-    /// rest in `buf`, to be handed in again after the driver's answer. After `<starttls/>`
-    /// nothing may follow (security.md §1.4); after SASL success the rest belongs to the
-    /// restarted stream and is read on. Once the stream is closed, `buf` is emptied unread.
+    /// ([`Event::NeedCredentials`], [`Event::RegisterIq`], [`Event::BindRequest`]): then it
+    /// stops, leaving the unread rest in `buf`, to be handed in again after the driver's
+    /// answer. After `<starttls/>` nothing may follow (security.md §1.4); after SASL success
+    /// the rest belongs to the restarted stream and is read on. Once the stream is closed,
+    /// `buf` is emptied unread.
     pub fn handle_input(&mut self, buf: &mut &[u8], now: Instant) {
         if self.stage == Stage::Closed {
             *buf = &[];
@@ -272,6 +308,32 @@ impl Connection {
     /// on with made-up data and fails exactly like a wrong password (RFC 6120 §13.11).
     pub fn provide_no_such_user(&mut self) {
         self.answer_credentials(None);
+    }
+
+    /// The answer to [`Event::RegisterIq`]: the reply the driver built, written as it is.
+    /// The connection then reads input again (hand it the unread rest).
+    ///
+    /// `reply` must be an `<iq/>` in `jabber:client` of type `result` or `error` with the
+    /// request's `id`. Anything else is a driver bug that would put an unrelated element, or
+    /// a second answer, on an unauthenticated stream: it is not written, and the stream is
+    /// closed with `internal-server-error` (the client may reconnect), rather than left
+    /// waiting for an answer that would only come at the negotiation deadline. Ignored when
+    /// no request waits (the stream closed meanwhile, or the request was answered).
+    pub fn answer_register_iq(&mut self, reply: &Element) {
+        if self.stage != Stage::Authenticating {
+            return;
+        }
+        let Some(id) = self.pending_register.take() else {
+            return;
+        };
+        if register::is_reply_to(reply, &id) {
+            self.write(reply);
+        } else {
+            self.close(
+                StreamError::new(StreamCondition::InternalServerError)
+                    .with_text(Some(self.config.lang()), "invalid registration reply"),
+            );
+        }
     }
 
     /// The answer to [`Event::BindRequest`]: the full JID chosen for the session (its bare
@@ -423,7 +485,7 @@ impl Connection {
     fn is_blocked_on_driver(&self) -> bool {
         matches!(
             self.state(),
-            State::AwaitingCredentials | State::AwaitingBind
+            State::AwaitingCredentials | State::AwaitingRegistration | State::AwaitingBind
         )
     }
 
@@ -457,6 +519,7 @@ impl Connection {
     pub(super) fn finish(&mut self, error: Option<StreamError>, by_peer: bool) {
         self.stage = Stage::Closed;
         self.pending_bind = None;
+        self.pending_register = None;
         self.sasl.reset();
         self.events.push_back(Event::Closed { error, by_peer });
     }

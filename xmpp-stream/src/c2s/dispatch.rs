@@ -3,9 +3,14 @@
 //! The rules, in order of the stream's life:
 //! - header: checked (`header.rs`), answered with ours and the features of the step.
 //! - before TLS on a TLS-required listener: `<starttls/>`; `<auth/>` gets
-//!   `<encryption-required/>`; anything else is a `policy-violation`.
-//! - before authentication: SASL elements; anything else (stanzas included, security.md B.13)
-//!   is `not-authorized`.
+//!   `<encryption-required/>`; anything else (a registration request included) is a
+//!   `policy-violation`.
+//! - before authentication: SASL elements, and XEP-0077 registration requests (`register.rs`:
+//!   an IQ get/set whose one payload is `jabber:iq:register`, to nobody or the stream's
+//!   domain), which go to the driver one at a time, a bounded number of times (then
+//!   `policy-violation`), and not in the middle of a SASL exchange (`not-authorized`, as for
+//!   `<starttls/>` there). Anything else (other stanzas included, security.md B.13) is
+//!   `not-authorized`: nothing is routed before authentication.
 //! - after authentication: bind and the legacy session IQ; other stanzas are `not-authorized`,
 //!   unknown elements `unsupported-stanza-type`.
 //! - bound: stanzas go to the driver, except the answers to our pings and the session IQ;
@@ -21,6 +26,7 @@ use super::connection::{Connection, Stage};
 use super::event::Event;
 use super::features;
 use super::header;
+use super::register;
 use super::sasl::Step;
 use crate::framer::{FrameEvent, StreamHeader};
 use crate::write::write_close;
@@ -78,7 +84,8 @@ impl Connection {
                     let info = info.with_domain(self.domain.clone().unwrap_or_default());
                     let offer = ServerOffer::new(self.config.sasl().clone(), info);
                     let offer_starttls = self.tls.is_none() && self.config.starttls();
-                    let features = features::authentication(&offer, offer_starttls);
+                    let features =
+                        features::authentication(&offer, offer_starttls, self.register_offered);
                     self.sasl.set_offer(offer);
                     features
                 }
@@ -98,14 +105,14 @@ impl Connection {
             return;
         }
         match self.stage {
-            Stage::Authenticating => self.handle_unauthenticated(&el, rest),
+            Stage::Authenticating => self.handle_unauthenticated(el, rest),
             Stage::Binding => self.handle_unbound(el),
             Stage::Established => self.handle_bound(el),
             Stage::AwaitingTls | Stage::Closed => {}
         }
     }
 
-    fn handle_unauthenticated(&mut self, el: &Element, rest: &[u8]) {
+    fn handle_unauthenticated(&mut self, el: Element, rest: &[u8]) {
         if el.is("starttls", ns::TLS) {
             self.handle_starttls(rest);
             return;
@@ -128,10 +135,15 @@ impl Connection {
             return;
         }
         let domain = self.domain.clone().unwrap_or_default();
+        if let Some(id) = register::request_id(&el, &domain) {
+            let id = id.to_owned();
+            self.handle_register_iq(el, id);
+            return;
+        }
         let step = if el.ns() == ns::SASL {
             match el.name() {
-                "auth" => self.sasl.handle_auth(el, &domain, &mut *self.rng),
-                "response" => self.sasl.handle_response(el, &domain),
+                "auth" => self.sasl.handle_auth(&el, &domain, &mut *self.rng),
+                "response" => self.sasl.handle_response(&el, &domain),
                 "abort" => self.sasl.handle_abort(),
                 _ => return self.not_authorized(),
             }
@@ -139,6 +151,28 @@ impl Connection {
             return self.not_authorized();
         };
         self.apply_sasl(step);
+    }
+
+    /// An XEP-0077 request before authentication, where SASL would be allowed.
+    fn handle_register_iq(&mut self, el: Element, id: String) {
+        if self.sasl.in_progress() {
+            // A challenge is out: the only steps that exist are <response/> and <abort/>, and
+            // out-of-order steps end the stream here as <starttls/> does.
+            self.not_authorized();
+            return;
+        }
+        if self.register_iqs >= self.config.max_register_iqs() {
+            // Bounds what one connection can make the driver (and its storage) do before
+            // anyone has authenticated; per-address throttling is the driver's.
+            self.close(
+                StreamError::new(StreamCondition::PolicyViolation)
+                    .with_text(Some(self.config.lang()), "too many registration requests"),
+            );
+            return;
+        }
+        self.register_iqs += 1;
+        self.pending_register = Some(id);
+        self.events.push_back(Event::RegisterIq(el));
     }
 
     fn not_authorized(&mut self) {

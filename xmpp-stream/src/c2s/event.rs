@@ -32,6 +32,21 @@ pub enum Event {
         /// The mechanism being run.
         mechanism: Mechanism,
     },
+    /// An unauthenticated client sent an XEP-0077 registration request (`<iq/>` of type `get`
+    /// or `set` whose payload is `<query xmlns='jabber:iq:register'/>`), as it arrived. It is
+    /// emitted whether or not [`offer_registration`](super::Connection::offer_registration)
+    /// was called: when registration is closed to this client, answer `not-allowed`.
+    ///
+    /// Build the reply (an `<iq/>` in `jabber:client` of type `result` or `error` with the
+    /// request's `id`) and call [`answer_register_iq`](super::Connection::answer_register_iq).
+    /// Until then the connection reads no input.
+    ///
+    /// The connection has checked that the stream is encrypted where TLS is required, that
+    /// no SASL exchange is running, and that `to` is absent or the stream's domain; register
+    /// the account at [`domain`](super::Connection::domain). `from` means nothing here (an
+    /// unauthenticated client has no address) and must not be used. After a successful
+    /// registration the client authenticates with SASL on the same stream.
+    RegisterIq(Element),
     /// A `<failure/>` went out. Count these per IP for throttling (security.md §1.6); the
     /// condition is what the client saw, the reason is for logs only.
     AuthFailed {
@@ -86,6 +101,8 @@ pub enum State {
     Authenticating,
     /// Waiting for the driver to answer [`Event::NeedCredentials`].
     AwaitingCredentials,
+    /// Waiting for the driver to answer [`Event::RegisterIq`].
+    AwaitingRegistration,
     /// Authenticated; the client has to bind a resource.
     Binding,
     /// Waiting for the driver to answer [`Event::BindRequest`].

@@ -2,12 +2,14 @@
 //!
 //! One feature set per step, never a choice that skips a required step (security.md §1.4,
 //! the CVE-2014-8760 lesson): before TLS on a TLS-required listener only STARTTLS, then only
-//! SASL, then only binding (and what rides on a bound session).
+//! SASL (with XEP-0077 registration when offered, which leads back to SASL), then only
+//! binding (and what rides on a bound session).
 
 use xmpp_core::{Element, ns};
 use xmpp_sasl::{SASL_CB_NAMESPACE, ServerOffer};
 
 use super::config::ConnectionConfig;
+use super::register;
 
 /// `<starttls/>`, with `<required/>` when nothing else is allowed before it.
 pub(super) fn starttls(required: bool) -> Element {
@@ -26,8 +28,12 @@ pub(super) fn tls_required() -> Element {
 
 /// Features of an unauthenticated stream: the SASL mechanisms of `offer` and their XEP-0440
 /// channel-binding types, plus an optional STARTTLS (a plaintext stream on a TLS-optional
-/// listener).
-pub(super) fn authentication(offer: &ServerOffer, offer_starttls: bool) -> Element {
+/// listener) and an optional XEP-0077 `<register/>`.
+pub(super) fn authentication(
+    offer: &ServerOffer,
+    offer_starttls: bool,
+    offer_register: bool,
+) -> Element {
     let mut el = features();
     if offer_starttls {
         el.append_child(starttls(false));
@@ -48,6 +54,9 @@ pub(super) fn authentication(offer: &ServerOffer, offer_starttls: bool) -> Eleme
             );
         }
         el.append_child(cb);
+    }
+    if offer_register {
+        el.append_child(register::feature());
     }
     el
 }

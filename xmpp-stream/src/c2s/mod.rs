@@ -1,10 +1,11 @@
 //! The server side of client-to-server stream negotiation (RFC 6120 §4–§7), sans-IO.
 //!
 //! A [`Connection`] is one client stream, from the first byte to the close: stream headers,
-//! STARTTLS, SASL (through `xmpp-sasl`), resource binding, then stanzas, with a negotiation
-//! deadline and keep-alive pings. It takes bytes, the time and the driver's answers, and gives
-//! bytes to write, [`Event`]s and the next deadline. The driver (the server binary) owns the
-//! socket, the TLS layer, storage and the session registry.
+//! STARTTLS, SASL (through `xmpp-sasl`) with XEP-0077 in-band registration before it,
+//! resource binding, then stanzas, with a negotiation deadline and keep-alive pings. It takes
+//! bytes, the time and the driver's answers, and gives bytes to write, [`Event`]s and the
+//! next deadline. The driver (the server binary) owns the socket, the TLS layer, storage and
+//! the session registry.
 //!
 //! A driver's loop, in outline:
 //!
@@ -16,6 +17,7 @@
 //!     while let Some(event) = conn.poll_event() {
 //!         StartTls          => flush, run the TLS handshake, conn.handle_tls_established(..)
 //!         NeedCredentials   => look up, conn.provide_credentials(..) / provide_no_such_user()
+//!         RegisterIq(iq)    => register (or refuse), conn.answer_register_iq(&reply)
 //!         BindRequest       => pick the resource, conn.complete_bind(..)
 //!         Stanza(el)        => route it
 //!         Closed { .. }     => flush, close the socket, stop
@@ -64,9 +66,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! In-band registration (XEP-0077): [`Connection::offer_registration`], called right after
+//! [`Connection::new`] with the driver's decision for this peer, adds `<register/>` to the
+//! features that offer SASL. Whether offered or not, a registration request there (an IQ whose
+//! payload is `<query xmlns='jabber:iq:register'/>`) is the one stanza an unauthenticated
+//! client may send: it becomes [`Event::RegisterIq`], the connection waits in
+//! [`State::AwaitingRegistration`] until [`Connection::answer_register_iq`], and the client
+//! then authenticates with SASL on the same stream. A connection refused before anything is
+//! read (a banned address) gets the bytes of [`refusal`].
+//!
 //! The security rules it enforces are in `dispatch.rs` and in security.md §1.4–§1.6: one
 //! path through negotiation, no plaintext after `<starttls/>`, the same host across restarts,
-//! nothing routed before authentication and binding, a bounded number of SASL attempts.
+//! nothing routed before authentication and binding (registration requests go to the driver,
+//! never to the router, and only after TLS where TLS is required), a bounded number of SASL
+//! attempts and of registration requests.
 
 mod bind;
 mod config;
@@ -76,11 +89,14 @@ mod event;
 mod features;
 mod header;
 mod keepalive;
+mod refuse;
+mod register;
 mod sasl;
 
 pub use config::{
-    ConfigError, ConnectionConfig, DEFAULT_MAX_AUTH_ATTEMPTS, DEFAULT_NEGOTIATION_TIMEOUT,
-    KeepaliveConfig, TlsPolicy,
+    ConfigError, ConnectionConfig, DEFAULT_MAX_AUTH_ATTEMPTS, DEFAULT_MAX_REGISTER_IQS,
+    DEFAULT_NEGOTIATION_TIMEOUT, KeepaliveConfig, TlsPolicy,
 };
 pub use connection::{Connection, SendError};
 pub use event::{Event, State};
+pub use refuse::refusal;
