@@ -13,18 +13,25 @@
 //! - [`roster`] and [`im`]: the rules of RFC 6121 (rosters, subscriptions, presence, delivery
 //!   to a bare JID, offline storage), as pure functions the server wires to its sessions and
 //!   storage.
+//! - [`dataform`]: data forms (XEP-0004), the subset registration needs, with `FORM_TYPE`
+//!   (XEP-0068) and media elements (XEP-0221).
+//! - [`register`]: in-band registration (XEP-0077) with CAPTCHA forms (XEP-0158, XEP-0231):
+//!   reading register queries, building the replies, and the username and password policy
+//!   checks the web pages share.
 //!
 //! What it is not for: sockets, TLS, SASL or stream negotiation (see `xmpp-stream` and
 //! `xmpp-sasl`), nor typed models of every XEP payload. Payloads the server does not act on
 //! stay elements and pass through untouched.
 #![warn(missing_docs)]
 
+pub mod dataform;
 pub mod datetime;
 pub mod element;
 pub mod error;
 pub mod im;
 pub mod jid;
 pub mod ns;
+pub mod register;
 pub mod roster;
 pub mod router;
 pub mod stanza;

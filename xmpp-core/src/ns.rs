@@ -92,6 +92,18 @@ pub const MSGOFFLINE: &str = "msgoffline";
 pub const OFFLINE: &str = "http://jabber.org/protocol/offline";
 /// User nickname (XEP-0172), which travels with a subscription request.
 pub const NICK: &str = "http://jabber.org/protocol/nick";
+/// In-band registration (XEP-0077).
+pub const REGISTER: &str = "jabber:iq:register";
+/// In-band registration as a stream feature (XEP-0077 §8).
+pub const REGISTER_FEATURE: &str = "http://jabber.org/features/iq-register";
+/// CAPTCHA forms (XEP-0158); also the `FORM_TYPE` of a CAPTCHA form.
+pub const CAPTCHA: &str = "urn:xmpp:captcha";
+/// Bits of binary (XEP-0231).
+pub const BOB: &str = "urn:xmpp:bob";
+/// Media element in data forms (XEP-0221).
+pub const MEDIA_ELEMENT: &str = "urn:xmpp:media-element";
+/// Out-of-band data (XEP-0066), the `x` form that points to a URL.
+pub const OOB: &str = "jabber:x:oob";
 
 /// Namespaces common enough in stanzas that sharing one static copy saves an allocation each
 /// time a peer declares them. Ordered roughly by how often they occur.
