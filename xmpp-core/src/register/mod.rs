@@ -27,7 +27,7 @@
 //! };
 //! let (username, password) = submission.credentials()?;
 //! assert_eq!(check_username(username)?, "bill");
-//! check_password(password, 40)?;
+//! check_password(password, 40.0)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 

@@ -1,7 +1,7 @@
 //! What the server accepts as a new account's username and password, shared by in-band
 //! registration and the web pages.
 
-use crate::error::StanzaCondition;
+use crate::error::{StanzaCondition, StanzaError};
 use crate::jid::{BareJid, JidError, ProfileViolation};
 
 /// The longest password accepted, in bytes. Passwords are hashed, so the limit only stops
@@ -42,6 +42,12 @@ impl UsernameError {
     /// accept. (`conflict`, for a name already taken, is the server's to decide.)
     pub fn condition(&self) -> StanzaCondition {
         StanzaCondition::NotAcceptable
+    }
+}
+
+impl From<UsernameError> for StanzaError {
+    fn from(e: UsernameError) -> Self {
+        StanzaError::new(e.condition()).with_text(Some("en"), e.to_string())
     }
 }
 
@@ -128,7 +134,7 @@ pub enum PasswordError {
     TooWeak {
         /// The password's estimate, rounded down.
         bits: u32,
-        /// The configured minimum.
+        /// The configured minimum, rounded up.
         min: u32,
     },
 }
@@ -137,6 +143,12 @@ impl PasswordError {
     /// The stanza error condition: `not-acceptable` (XEP-0077 §3.1, XEP-0004 §3.5).
     pub fn condition(&self) -> StanzaCondition {
         StanzaCondition::NotAcceptable
+    }
+}
+
+impl From<PasswordError> for StanzaError {
+    fn from(e: PasswordError) -> Self {
+        StanzaError::new(e.condition()).with_text(Some("en"), e.to_string())
     }
 }
 
@@ -182,8 +194,9 @@ pub fn password_entropy_bits(password: &str) -> f64 {
 }
 
 /// Checks a new password: not empty, at most [`MAX_PASSWORD_BYTES`], usable with SASL, and at
-/// least `min_bits` by [`password_entropy_bits`] (0 turns the strength check off).
-pub fn check_password(password: &str, min_bits: u32) -> Result<(), PasswordError> {
+/// least `min_bits` by [`password_entropy_bits`] (0, or anything not above 0, turns the
+/// strength check off).
+pub fn check_password(password: &str, min_bits: f64) -> Result<(), PasswordError> {
     if password.is_empty() {
         return Err(PasswordError::Empty);
     }
@@ -195,12 +208,13 @@ pub fn check_password(password: &str, min_bits: u32) -> Result<(), PasswordError
         _ => return Err(PasswordError::Unusable),
     }
     let bits = password_entropy_bits(password);
-    if bits < f64::from(min_bits) {
+    if min_bits > 0.0 && bits < min_bits {
+        // Whole bits are precise enough for people; `as` saturates, and both values are
+        // small and not negative here.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         return Err(PasswordError::TooWeak {
-            // In range: the estimate of at most 1024 characters is below 1024 × 7 bits.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             bits: bits.floor() as u32,
-            min: min_bits,
+            min: min_bits.ceil() as u32,
         });
     }
     Ok(())

@@ -643,6 +643,12 @@ fn username_errors_are_not_acceptable() {
         assert_eq!(e.condition(), StanzaCondition::NotAcceptable);
         assert!(!e.to_string().is_empty());
     }
+    let e = StanzaError::from(UsernameError::Ambiguous);
+    assert_eq!(
+        (e.condition, e.error_type),
+        (StanzaCondition::NotAcceptable, ErrorType::Modify)
+    );
+    assert_eq!(e.texts[0].text, UsernameError::Ambiguous.to_string());
     assert_eq!(
         UsernameError::NotAllowed(crate::jid::ProfileViolation::JidSpecial('@')).to_string(),
         "the username is not allowed: '@' is not allowed in a localpart"
@@ -686,33 +692,46 @@ fn entropy() {
 
 #[test]
 fn passwords() {
-    assert_eq!(check_password("", 0), Err(PasswordError::Empty));
-    assert_eq!(check_password("x", 0), Ok(()));
-    assert_eq!(check_password(&"x".repeat(1024), 0), Ok(()));
+    assert_eq!(check_password("", 0.0), Err(PasswordError::Empty));
+    assert_eq!(check_password("x", 0.0), Ok(()));
+    assert_eq!(check_password(&"x".repeat(1024), 0.0), Ok(()));
     assert_eq!(
-        check_password(&"x".repeat(1025), 0),
+        check_password(&"x".repeat(1025), 0.0),
         Err(PasswordError::TooLong)
     );
     // 1024 bytes is 512 two-byte characters.
-    assert_eq!(check_password(&"й".repeat(512), 0), Ok(()));
+    assert_eq!(check_password(&"й".repeat(512), 0.0), Ok(()));
     assert_eq!(
-        check_password(&"й".repeat(513), 0),
+        check_password(&"й".repeat(513), 0.0),
         Err(PasswordError::TooLong)
     );
-    assert_eq!(check_password("bell\u{7}", 0), Err(PasswordError::Unusable));
     assert_eq!(
-        check_password("\u{AD}\u{AD}", 0),
+        check_password("bell\u{7}", 0.0),
         Err(PasswordError::Unusable)
     );
-    assert_eq!(check_password("\u{627}1", 0), Err(PasswordError::Unusable));
-    // Spaces are fine, inside and around.
-    assert_eq!(check_password(" correct horse ", 0), Ok(()));
     assert_eq!(
-        check_password("123456", 32),
+        check_password("\u{AD}\u{AD}", 0.0),
+        Err(PasswordError::Unusable)
+    );
+    assert_eq!(
+        check_password("\u{627}1", 0.0),
+        Err(PasswordError::Unusable)
+    );
+    // Spaces are fine, inside and around.
+    assert_eq!(check_password(" correct horse ", 0.0), Ok(()));
+    assert_eq!(
+        check_password("123456", 32.0),
         Err(PasswordError::TooWeak { bits: 19, min: 32 })
     );
-    assert_eq!(check_password("Tr0ub4dor&3", 32), Ok(()));
-    assert_eq!(check_password("correcthorsebatterystaple", 64), Ok(()));
+    assert_eq!(check_password("Tr0ub4dor&3", 32.0), Ok(()));
+    // A fractional minimum is reported rounded up; a minimum not above 0 checks nothing.
+    assert_eq!(
+        check_password("123456", 20.5),
+        Err(PasswordError::TooWeak { bits: 19, min: 21 })
+    );
+    assert_eq!(check_password("1", -1.0), Ok(()));
+    assert_eq!(check_password("1", f64::NAN), Ok(()));
+    assert_eq!(check_password("correcthorsebatterystaple", 64.0), Ok(()));
 }
 
 #[test]
@@ -725,6 +744,9 @@ fn password_errors_are_not_acceptable() {
     ] {
         assert_eq!(e.condition(), StanzaCondition::NotAcceptable);
     }
+    let e = StanzaError::from(PasswordError::Unusable);
+    assert_eq!(e.condition, StanzaCondition::NotAcceptable);
+    assert_eq!(e.texts[0].text, PasswordError::Unusable.to_string());
     assert_eq!(
         PasswordError::TooWeak { bits: 19, min: 32 }.to_string(),
         "the password is too weak (about 19 bits, 32 needed): make it longer, or mix letters, \
