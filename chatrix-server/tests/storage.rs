@@ -2,12 +2,14 @@
 //! (a fresh database per test, created through `CHATRIX_TEST_PG_URL` and dropped afterwards;
 //! skipped with a notice when the variable is unset).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chatrix_server::storage::{
-    AccountJid, Backend, DatabaseUrl, OfflineStored, SharedGroup, Storage, StorageError,
+    AccountJid, Backend, Ban, DatabaseUrl, OfflineStored, SharedGroup, Storage, StorageError,
     StorageOptions,
 };
 use xmpp_core::BareJid;
@@ -406,6 +408,36 @@ mod scenarios {
         assert!(backend(&s.shared_groups().await.map(|_| ())));
         assert!(backend(
             &s.create_shared_group("example.org", "g", "G", false).await
+        ));
+        let bob = account("bob@example.org");
+        let home = ip("192.0.2.1");
+        assert!(backend(
+            &s.register_account(&bob, &credentials("pw", 4), None, Some(home), t0())
+                .await
+        ));
+        assert!(backend(&s.accounts_registered_from(home).await.map(|_| ())));
+        assert!(backend(&s.account_class(&alice).await.map(|_| ())));
+        assert!(backend(&s.set_account_class(&alice, Some("x")).await));
+        assert!(backend(
+            &s.delete_account_with_tombstone(&alice, Some(t0())).await
+        ));
+        assert!(backend(&s.tombstone(&alice).await.map(|_| ())));
+        assert!(backend(&s.purge_tombstones(t0()).await.map(|_| ())));
+        let ban = Ban {
+            ip: home,
+            until: t0(),
+            reason: "test".to_owned(),
+            created_at: t0(),
+        };
+        assert!(backend(&s.put_ban(&ban).await));
+        assert!(backend(&s.ban(home).await.map(|_| ())));
+        assert!(backend(&s.bans(t0()).await.map(|_| ())));
+        assert!(backend(&s.remove_ban(home).await.map(|_| ())));
+        assert!(backend(&s.purge_bans(t0()).await.map(|_| ())));
+        assert!(backend(
+            &s.store_offline_for_class(&alice, "<m/>", t0(), &|_| 10)
+                .await
+                .map(|_| ())
         ));
     }
 
@@ -1065,6 +1097,710 @@ mod scenarios {
                 .unwrap_or_else(|e| panic!("{e}"))
         );
     }
+
+    /// A fixed "now" for the tests that inject the time: a whole second.
+    fn t0() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    /// Runs a statement that returns one row of one column, with two text parameters.
+    async fn raw_one<T>(s: &Storage, sql: &'static str, a: &str, b: &str) -> T
+    where
+        T: Send + Unpin,
+        for<'r> T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+        for<'r> T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+    {
+        let row: Result<(T,), sqlx::Error> = match s {
+            Storage::Sqlite(b_) => {
+                sqlx::query_as(sql)
+                    .bind(a)
+                    .bind(b)
+                    .fetch_one(b_.pool())
+                    .await
+            }
+            Storage::Postgres(b_) => {
+                sqlx::query_as(sql)
+                    .bind(a)
+                    .bind(b)
+                    .fetch_one(b_.pool())
+                    .await
+            }
+        };
+        row.unwrap_or_else(|e| panic!("{sql}: {e}")).0
+    }
+
+    /// Runs a statement without parameters (schema changes in the tests).
+    async fn raw_execute(s: &Storage, sql: &'static str) {
+        let done = match s {
+            Storage::Sqlite(b) => sqlx::query(sql).execute(b.pool()).await.map(|_| ()),
+            Storage::Postgres(b) => sqlx::query(sql).execute(b.pool()).await.map(|_| ()),
+        };
+        done.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    pub(crate) async fn register_account_respects_tombstones(s: Storage) {
+        let alice = account("alice@example.org");
+        let now = t0();
+        s.register_account(
+            &alice,
+            &credentials("pw", 1),
+            Some("premium"),
+            Some(ip("192.0.2.1")),
+            now,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        let got = s.credentials(&alice, ScramHash::Sha256).await;
+        assert!(
+            matches!(&got, Ok(Some(c)) if c.verify_password("pw")),
+            "{got:?}"
+        );
+        assert_eq!(
+            s.account_class(&alice).await.ok(),
+            Some(Some("premium".to_owned()))
+        );
+        // The injected clock is the creation time, not the system's.
+        let created: i64 = raw_one(
+            &s,
+            "SELECT created_at FROM accounts WHERE domain = $1 AND localpart = $2",
+            "example.org",
+            "alice",
+        )
+        .await;
+        assert_eq!(created, 1_700_000_000);
+        // Registering it again, however spelled: Duplicate, nothing changed.
+        let refused = s
+            .register_account(
+                &account("ALICE@example.org"),
+                &credentials("x", 2),
+                None,
+                None,
+                now,
+            )
+            .await;
+        assert!(
+            matches!(&refused, Err(StorageError::Duplicate(a)) if *a == alice),
+            "{refused:?}"
+        );
+        let refused = s.register_account(&alice, &[], None, None, now).await;
+        assert!(
+            matches!(refused, Err(StorageError::InvalidCredentials(_))),
+            "{refused:?}"
+        );
+
+        // Deleted with a tombstone: everything goes (the cascades are the same as without),
+        // and the name is refused until the tombstone expires.
+        put(&s, &alice, &RosterItem::new(bare("romeo@example.net"))).await;
+        let stored = s.store_offline(&alice, "<m/>", now, 10).await;
+        assert!(matches!(stored, Ok(OfflineStored::Stored)), "{stored:?}");
+        let until = now + Duration::from_secs(1000);
+        s.delete_account_with_tombstone(&alice, Some(until))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.account_exists(&alice).await.ok(), Some(false));
+        for table in [
+            "credentials",
+            "roster_items",
+            "roster_versions",
+            "offline_messages",
+        ] {
+            assert_eq!(
+                alice_rows(&s, table, "domain", "localpart").await,
+                0,
+                "{table}"
+            );
+        }
+        assert_eq!(s.tombstone(&alice).await.ok(), Some(Some(until)));
+        for (spelling, at) in [
+            ("alice@example.org", now),
+            ("Alice@EXAMPLE.org", now + Duration::from_secs(999)),
+            ("alice@example.org", until - Duration::from_millis(1)),
+        ] {
+            let refused = s
+                .register_account(&account(spelling), &credentials("pw", 3), None, None, at)
+                .await;
+            assert!(
+                matches!(&refused, Err(StorageError::Tombstoned { account: a, until: u })
+                    if *a == alice && *u == until),
+                "{spelling} at {at:?}: {refused:?}"
+            );
+        }
+        assert_eq!(s.account_exists(&alice).await.ok(), Some(false));
+        assert_eq!(s.tombstone(&alice).await.ok(), Some(Some(until)));
+        // Another domain's name of the same localpart is free.
+        s.register_account(
+            &account("alice@example.net"),
+            &credentials("pw", 3),
+            None,
+            None,
+            now,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        // At `until` the name is free again, and registering it removes the tombstone.
+        s.register_account(&alice, &credentials("new", 4), None, None, until)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.tombstone(&alice).await.ok(), Some(None));
+        assert_eq!(s.account_class(&alice).await.ok(), Some(None));
+        let got = s.credentials(&alice, ScramHash::Sha512).await;
+        assert!(
+            matches!(&got, Ok(Some(c)) if c.verify_password("new")),
+            "{got:?}"
+        );
+
+        // A missing account: NotFound, and no tombstone is written.
+        let carol = account("carol@example.org");
+        let refused = s.delete_account_with_tombstone(&carol, Some(until)).await;
+        assert!(
+            matches!(&refused, Err(StorageError::NotFound(a)) if *a == carol),
+            "{refused:?}"
+        );
+        assert_eq!(s.tombstone(&carol).await.ok(), Some(None));
+        // Without a time: a plain delete, no tombstone.
+        let bob = accounts(&s, &["bob@example.org"]).await.remove(0);
+        s.delete_account_with_tombstone(&bob, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.tombstone(&bob).await.ok(), Some(None));
+        s.register_account(&bob, &credentials("pw", 5), None, None, now)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // A second tombstone replaces the first; stored to the whole second (floored).
+        let later = until + Duration::from_millis(5_700);
+        s.delete_account_with_tombstone(&bob, Some(until))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        s.create_account(&bob, &credentials("pw", 6))
+            .await
+            .unwrap_or_else(|e| panic!("the administrator ignores tombstones: {e}"));
+        s.delete_account_with_tombstone(&bob, Some(later))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.tombstone(&bob).await.ok(),
+            Some(Some(until + Duration::from_secs(5)))
+        );
+    }
+
+    pub(crate) async fn tombstones_are_purged(s: Storage) {
+        let names = [
+            "a@example.org",
+            "b@example.org",
+            "c@example.org",
+            "a@example.net",
+        ];
+        let all = accounts(&s, &names).await;
+        for (a, secs) in all.iter().zip([10, 20, 30, 40]) {
+            s.delete_account_with_tombstone(a, Some(t0() + Duration::from_secs(secs)))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(s.purge_tombstones(t0()).await.ok(), Some(0));
+        // `until <= now` has expired.
+        let now = t0() + Duration::from_secs(20);
+        assert_eq!(s.purge_tombstones(now).await.ok(), Some(2));
+        let left: Vec<bool> = {
+            let mut v = Vec::new();
+            for a in &all {
+                v.push(
+                    s.tombstone(a)
+                        .await
+                        .unwrap_or_else(|e| panic!("{e}"))
+                        .is_some(),
+                );
+            }
+            v
+        };
+        assert_eq!(left, [false, false, true, true]);
+        // An expired tombstone no purge has removed yet refuses nothing.
+        let r = s
+            .register_account(
+                &all[2],
+                &credentials("pw", 1),
+                None,
+                None,
+                t0() + Duration::from_secs(31),
+            )
+            .await;
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(
+            s.purge_tombstones(t0() + Duration::from_secs(100))
+                .await
+                .ok(),
+            Some(1)
+        );
+        assert_eq!(s.tombstone(&all[3]).await.ok(), Some(None));
+    }
+
+    pub(crate) async fn accounts_registered_from_an_address(s: Storage) {
+        let v4 = ip("192.0.2.1");
+        for (jid, from) in [
+            ("a@example.org", v4),
+            ("b@example.org", v4),
+            // The same host through a dual-stack socket.
+            ("c@example.net", ip("::ffff:192.0.2.1")),
+            ("d@example.org", ip("2001:db8::1")),
+        ] {
+            s.register_account(&account(jid), &credentials("pw", 1), None, Some(from), t0())
+                .await
+                .unwrap_or_else(|e| panic!("{jid}: {e}"));
+        }
+        s.register_account(
+            &account("e@example.org"),
+            &credentials("pw", 1),
+            None,
+            None,
+            t0(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+        accounts(&s, &["admin@example.org"]).await;
+        let count = |addr: &'static str| {
+            let s = s.clone();
+            async move {
+                s.accounts_registered_from(ip(addr))
+                    .await
+                    .unwrap_or_else(|e| panic!("{e}"))
+            }
+        };
+        assert_eq!(count("192.0.2.1").await, 3);
+        assert_eq!(count("::ffff:192.0.2.1").await, 3);
+        assert_eq!(count("2001:db8::1").await, 1);
+        assert_eq!(count("2001:0db8:0::0001").await, 1);
+        assert_eq!(count("198.51.100.7").await, 0);
+        // Stored in canonical text form.
+        let stored: Option<String> = raw_one(
+            &s,
+            "SELECT registered_ip FROM accounts WHERE domain = $1 AND localpart = $2",
+            "example.net",
+            "c",
+        )
+        .await;
+        assert_eq!(stored.as_deref(), Some("192.0.2.1"));
+        let admin: Option<String> = raw_one(
+            &s,
+            "SELECT registered_ip FROM accounts WHERE domain = $1 AND localpart = $2",
+            "example.org",
+            "admin",
+        )
+        .await;
+        assert_eq!(admin, None);
+        // Deleted accounts no longer count.
+        s.delete_account(&account("a@example.org"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(count("192.0.2.1").await, 2);
+    }
+
+    pub(crate) async fn account_classes(s: Storage) {
+        let alice = accounts(&s, &["alice@example.org"]).await.remove(0);
+        assert_eq!(s.account_class(&alice).await.ok(), Some(None));
+        s.set_account_class(&alice, Some("gold ✓"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.account_class(&alice).await.ok(),
+            Some(Some("gold ✓".to_owned()))
+        );
+        s.set_account_class(&alice, None)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.account_class(&alice).await.ok(), Some(None));
+        let bob = account("bob@example.org");
+        let e = s.account_class(&bob).await;
+        assert!(
+            matches!(&e, Err(StorageError::NotFound(a)) if *a == bob),
+            "{e:?}"
+        );
+        let e = s.set_account_class(&bob, Some("gold")).await;
+        assert!(
+            matches!(&e, Err(StorageError::NotFound(a)) if *a == bob),
+            "{e:?}"
+        );
+        assert_eq!(s.account_exists(&bob).await.ok(), Some(false));
+    }
+
+    pub(crate) async fn bans_round_trip(s: Storage) {
+        let now = t0();
+        let ban = |addr: &str, until_secs: u64, reason: &str| Ban {
+            ip: ip(addr),
+            until: now + Duration::from_secs(until_secs),
+            reason: reason.to_owned(),
+            created_at: now - Duration::from_secs(5),
+        };
+        assert_eq!(s.bans(now).await.ok(), Some(Vec::new()));
+        assert_eq!(s.ban(ip("192.0.2.1")).await.ok(), Some(None));
+        for b in [
+            ban("2001:db8::1", 60, "v6"),
+            ban("10.0.0.1", 60, "ten"),
+            ban("::1", 60, "loopback"),
+            ban("9.0.0.1", 60, "nine"),
+            // Stored as 192.0.2.1.
+            ban("::ffff:192.0.2.1", 60, "mapped «5 failures»"),
+            ban("198.51.100.1", 0, "ended"),
+        ] {
+            s.put_ban(&b).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let got = s
+            .ban(ip("192.0.2.1"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, Some(ban("192.0.2.1", 60, "mapped «5 failures»")));
+        assert_eq!(s.ban(ip("::ffff:192.0.2.1")).await.ok(), Some(got.clone()));
+        let stored: String = raw_one(
+            &s,
+            "SELECT ip FROM bans WHERE reason = $1 OR reason = $2",
+            "mapped «5 failures»",
+            "-",
+        )
+        .await;
+        assert_eq!(stored, "192.0.2.1");
+        assert!(got.is_some_and(|b| b.is_active(now)));
+        // An ended ban is still read by address, but it is not active and not listed.
+        let ended = s.ban(ip("198.51.100.1")).await.ok().flatten();
+        assert_eq!(ended, Some(ban("198.51.100.1", 0, "ended")));
+        assert!(ended.is_some_and(|b| !b.is_active(now)));
+        // Listed by address, numerically, IPv4 first.
+        let listed: Vec<String> = s
+            .bans(now)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .iter()
+            .map(|b| b.ip.to_string())
+            .collect();
+        assert_eq!(
+            listed,
+            ["9.0.0.1", "10.0.0.1", "192.0.2.1", "::1", "2001:db8::1"]
+        );
+        // A ban ends at `until`: listed one second before, not at it.
+        let end = now + Duration::from_secs(60);
+        assert_eq!(
+            s.bans(end - Duration::from_millis(1))
+                .await
+                .map(|b| b.len())
+                .ok(),
+            Some(5)
+        );
+        assert_eq!(s.bans(end).await.map(|b| b.len()).ok(), Some(0));
+        // Put again: replaced, whatever the old one was; times are whole seconds (floored).
+        let mut longer = ban("10.0.0.1", 600, "again");
+        longer.until += Duration::from_millis(900);
+        s.put_ban(&longer).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.ban(ip("10.0.0.1")).await.ok(),
+            Some(Some(ban("10.0.0.1", 600, "again")))
+        );
+        s.put_ban(&ban("198.51.100.1", 30, "back"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.bans(now).await.map(|b| b.len()).ok(), Some(6));
+        // Remove: true, then false; through the mapped form too.
+        assert_eq!(s.remove_ban(ip("::ffff:192.0.2.1")).await.ok(), Some(true));
+        assert_eq!(s.remove_ban(ip("192.0.2.1")).await.ok(), Some(false));
+        assert_eq!(s.ban(ip("192.0.2.1")).await.ok(), Some(None));
+        // Purge: the ended ones only.
+        assert_eq!(s.purge_bans(now).await.ok(), Some(0));
+        assert_eq!(s.purge_bans(end).await.ok(), Some(4));
+        let left: Vec<IpAddr> = s
+            .bans(now)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|b| b.ip)
+            .collect();
+        assert_eq!(left, [ip("10.0.0.1")]);
+    }
+
+    /// The class-dependent limit of the tests: 1 for the default class, 3 for `big`, 0 else.
+    fn class_limit(class: Option<&str>) -> u32 {
+        match class {
+            None => 1,
+            Some("big") => 3,
+            Some(_) => 0,
+        }
+    }
+
+    pub(crate) async fn offline_limit_per_class(s: Storage) {
+        let [alice, bob] = &accounts(&s, &["alice@example.org", "bob@example.org"]).await[..]
+        else {
+            unreachable!()
+        };
+        s.set_account_class(bob, Some("big"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let seen = std::sync::Mutex::new(Vec::new());
+        let limit_of = |class: Option<&str>| {
+            seen.lock()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .push(class.map(str::to_owned));
+            class_limit(class)
+        };
+        let store =
+            async |a: &AccountJid| s.store_offline_for_class(a, "<m/>", t0(), &limit_of).await;
+        assert!(matches!(store(alice).await, Ok(OfflineStored::Stored)));
+        assert!(matches!(store(alice).await, Ok(OfflineStored::Full)));
+        for _ in 0..3 {
+            assert!(matches!(store(bob).await, Ok(OfflineStored::Stored)));
+        }
+        assert!(matches!(store(bob).await, Ok(OfflineStored::Full)));
+        assert_eq!(s.offline_count(alice).await.ok(), Some(1));
+        assert_eq!(s.offline_count(bob).await.ok(), Some(3));
+        {
+            let seen = seen.lock().unwrap_or_else(|e| panic!("{e}"));
+            let big = Some("big".to_owned());
+            assert_eq!(
+                *seen,
+                [None, None, big.clone(), big.clone(), big.clone(), big]
+            );
+        }
+        // The class is read at each store: a change applies to the next message.
+        s.set_account_class(alice, Some("big"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(store(alice).await, Ok(OfflineStored::Stored)));
+        s.set_account_class(bob, Some("none at all"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(store(bob).await, Ok(OfflineStored::Full)));
+        // The fixed-limit store is unchanged, class or not.
+        let r = s.store_offline(bob, "<m/>", t0(), 4).await;
+        assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
+        // A missing account: NotFound, and the limit is not asked for.
+        let carol = account("carol@example.org");
+        let before = seen.lock().unwrap_or_else(|e| panic!("{e}")).len();
+        let e = store(&carol).await;
+        assert!(
+            matches!(&e, Err(StorageError::NotFound(a)) if *a == carol),
+            "{e:?}"
+        );
+        assert_eq!(seen.lock().unwrap_or_else(|e| panic!("{e}")).len(), before);
+        let messages = s
+            .offline_messages(alice)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(messages.len(), 2);
+        assert!(messages.iter().all(|m| m.stored_at == t0()));
+    }
+
+    pub(crate) async fn concurrent_offline_stores_for_class_respect_the_limit(s: Storage) {
+        let alice = accounts(&s, &["alice@example.org"]).await.remove(0);
+        s.set_account_class(&alice, Some("big"))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let (s, alice) = (s.clone(), alice.clone());
+            tasks.push(tokio::spawn(async move {
+                s.store_offline_for_class(
+                    &alice,
+                    &format!("<m n='{i}'/>"),
+                    SystemTime::now(),
+                    &class_limit,
+                )
+                .await
+            }));
+        }
+        let (mut stored, mut full) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap_or_else(|e| panic!("{e}")) {
+                Ok(OfflineStored::Stored) => stored += 1,
+                Ok(OfflineStored::Full) => full += 1,
+                Err(e) => panic!("unexpected: {e}"),
+            }
+        }
+        assert_eq!((stored, full), (3, 17));
+        assert_eq!(s.offline_count(&alice).await.ok(), Some(3));
+    }
+
+    pub(crate) async fn registration_races(s: Storage) {
+        // Ten registrations of one name at once: one wins, the others are Duplicate.
+        let records = Arc::new(credentials("pw", 1));
+        let mut tasks = Vec::new();
+        for i in 0..10_u8 {
+            let (s, records) = (s.clone(), Arc::clone(&records));
+            tasks.push(tokio::spawn(async move {
+                let from = IpAddr::from([192, 0, 2, i]);
+                s.register_account(
+                    &account("race@example.org"),
+                    &records,
+                    None,
+                    Some(from),
+                    t0(),
+                )
+                .await
+            }));
+        }
+        let mut created = 0;
+        for t in tasks {
+            match t.await.unwrap_or_else(|e| panic!("{e}")) {
+                Ok(()) => created += 1,
+                Err(StorageError::Duplicate(_)) => {}
+                Err(e) => panic!("unexpected: {e}"),
+            }
+        }
+        assert_eq!(created, 1);
+        // A user deletes their account while someone registers the name: the registration
+        // never wins (the account exists until the deletion commits, and the tombstone exists
+        // from then on), so the name never has both an account and an active tombstone.
+        let until = t0() + Duration::from_secs(3600);
+        for round in 0..10 {
+            let name = account(&format!("victim{round}@example.org"));
+            accounts(&s, &[name.as_str()]).await;
+            let deleter = {
+                let (s, name) = (s.clone(), name.clone());
+                tokio::spawn(
+                    async move { s.delete_account_with_tombstone(&name, Some(until)).await },
+                )
+            };
+            let registrar = {
+                let (s, name, records) = (s.clone(), name.clone(), Arc::clone(&records));
+                tokio::spawn(
+                    async move { s.register_account(&name, &records, None, None, t0()).await },
+                )
+            };
+            let deleted = deleter.await.unwrap_or_else(|e| panic!("{e}"));
+            let registered = registrar.await.unwrap_or_else(|e| panic!("{e}"));
+            assert!(deleted.is_ok(), "round {round}: {deleted:?}");
+            assert!(
+                matches!(
+                    registered,
+                    Err(StorageError::Duplicate(_) | StorageError::Tombstoned { .. })
+                ),
+                "round {round}: {registered:?}"
+            );
+            assert_eq!(s.account_exists(&name).await.ok(), Some(false));
+            assert_eq!(s.tombstone(&name).await.ok(), Some(Some(until)));
+        }
+    }
+
+    /// The foreign keys of the schema: (table, id) -> (parent table, columns, cascades).
+    type ForeignKeys = BTreeMap<(String, i64), (String, BTreeSet<String>, bool)>;
+
+    /// Whether deleting an account reaches `table`'s rows through cascades.
+    fn cascades(
+        table: &str,
+        keys: &ForeignKeys,
+        account_key: &BTreeSet<String>,
+        depth: usize,
+    ) -> bool {
+        depth < 8
+            && keys.iter().any(|((t, _), (parent, cols, cascade))| {
+                t == table
+                    && *cascade
+                    && cols.is_superset(account_key)
+                    && (parent == "accounts" || cascades(parent, keys, account_key, depth + 1))
+            })
+    }
+
+    /// The tables holding an account's data that do not go with it: those with `domain` and
+    /// `localpart` columns and no `ON DELETE CASCADE` foreign key leading to `accounts`
+    /// (directly or through such a table), and every foreign key to `accounts` that does not
+    /// cascade. Also returns the tables that passed, so the test sees the check ran.
+    async fn account_tables_without_cascade(s: &Storage) -> (Vec<String>, Vec<String>) {
+        const SQLITE_COLUMNS: &str = "SELECT m.name, c.name FROM sqlite_master m \
+             JOIN pragma_table_info(m.name) c WHERE m.type = 'table'";
+        const SQLITE_FKS: &str = "SELECT m.name, f.id, f.\"table\", f.\"from\", f.on_delete \
+             FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table'";
+        const PG_COLUMNS: &str = "SELECT table_name::text, column_name::text \
+             FROM information_schema.columns WHERE table_schema = current_schema()";
+        const PG_FKS: &str = "SELECT t.relname::text, c.oid::bigint, p.relname::text, \
+             a.attname::text, \
+             CASE c.confdeltype WHEN 'c' THEN 'CASCADE' ELSE 'OTHER' END \
+             FROM pg_constraint c \
+             JOIN pg_class t ON t.oid = c.conrelid \
+             JOIN pg_class p ON p.oid = c.confrelid \
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) \
+             WHERE c.contype = 'f' AND t.relnamespace = current_schema()::regnamespace";
+
+        type Fk = (String, i64, String, String, String);
+        type Rows<T> = Result<Vec<T>, sqlx::Error>;
+        let (columns, fks): (Rows<(String, String)>, Rows<Fk>) = match s {
+            Storage::Sqlite(b) => (
+                sqlx::query_as(SQLITE_COLUMNS).fetch_all(b.pool()).await,
+                sqlx::query_as(SQLITE_FKS).fetch_all(b.pool()).await,
+            ),
+            Storage::Postgres(b) => (
+                sqlx::query_as(PG_COLUMNS).fetch_all(b.pool()).await,
+                sqlx::query_as(PG_FKS).fetch_all(b.pool()).await,
+            ),
+        };
+        let columns = columns.unwrap_or_else(|e| panic!("columns: {e}"));
+        let fks = fks.unwrap_or_else(|e| panic!("foreign keys: {e}"));
+
+        let mut tables: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (table, column) in columns {
+            tables.entry(table).or_default().insert(column);
+        }
+        // One entry per foreign key: (table, id) -> (parent, columns, cascades).
+        let mut keys = ForeignKeys::new();
+        for (table, id, parent, column, on_delete) in fks {
+            let key = keys
+                .entry((table, id))
+                .or_insert_with(|| (parent, BTreeSet::new(), on_delete == "CASCADE"));
+            key.1.insert(column);
+        }
+        let account_key: BTreeSet<String> = ["domain", "localpart"].map(str::to_owned).into();
+        let mut bad = Vec::new();
+        let mut good = Vec::new();
+        for (table, cols) in &tables {
+            if table == "accounts" || table == "tombstones" || !cols.is_superset(&account_key) {
+                continue;
+            }
+            if cascades(table, &keys, &account_key, 0) {
+                good.push(table.clone());
+            } else {
+                bad.push(table.clone());
+            }
+        }
+        for ((table, _), (parent, _, cascade)) in &keys {
+            if parent == "accounts" && !cascade && !bad.contains(table) {
+                bad.push(table.clone());
+            }
+        }
+        bad.sort();
+        (bad, good)
+    }
+
+    pub(crate) async fn every_account_table_cascades(s: Storage) {
+        let (bad, good) = account_tables_without_cascade(&s).await;
+        assert_eq!(
+            bad,
+            Vec::<String>::new(),
+            "tables that outlive their account"
+        );
+        for table in [
+            "credentials",
+            "offline_messages",
+            "roster_groups",
+            "roster_items",
+            "roster_versions",
+        ] {
+            assert!(
+                good.iter().any(|t| t == table),
+                "{table} not checked: {good:?}"
+            );
+        }
+        // The check catches a table that forgets the foreign key, or its cascade.
+        raw_execute(
+            &s,
+            "CREATE TABLE forgetful (domain TEXT NOT NULL, localpart TEXT NOT NULL, x TEXT)",
+        )
+        .await;
+        raw_execute(
+            &s,
+            "CREATE TABLE stubborn (owner_domain TEXT NOT NULL, owner_localpart TEXT NOT NULL, \
+             FOREIGN KEY (owner_domain, owner_localpart) REFERENCES accounts (domain, localpart))",
+        )
+        .await;
+        let (bad, _) = account_tables_without_cascade(&s).await;
+        assert_eq!(bad, ["forgetful", "stubborn"]);
+    }
 }
 
 /// Generates one test per scenario and backend.
@@ -1108,6 +1844,15 @@ conformance!(
     concurrent_offline_stores_respect_the_limit,
     deleting_an_account_cascades,
     shared_groups_and_members,
+    register_account_respects_tombstones,
+    tombstones_are_purged,
+    accounts_registered_from_an_address,
+    account_classes,
+    bans_round_trip,
+    offline_limit_per_class,
+    concurrent_offline_stores_for_class_respect_the_limit,
+    registration_races,
+    every_account_table_cascades,
 );
 
 #[tokio::test]

@@ -102,6 +102,18 @@ impl std::str::FromStr for AccountJid {
     }
 }
 
+/// What an account is made with, besides its address.
+pub(super) struct NewAccount<'a> {
+    /// Checked by the caller with [`check_credential_set`].
+    pub(super) credentials: &'a [StoredCredentials],
+    /// `None`: the configured default class.
+    pub(super) class: Option<&'a str>,
+    /// The address it was registered from, in the form [`super::ip_column`] gives.
+    pub(super) registered_ip: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub(super) created_at: i64,
+}
+
 /// One credential row, as both backends read it.
 pub(super) struct CredentialRow {
     pub(super) hash: String,
@@ -172,8 +184,9 @@ pub(super) fn check_credential_set(credentials: &[StoredCredentials]) -> Result<
 
 /// The SQL both backends run. PostgreSQL and SQLite both accept `$N` placeholders.
 pub(super) mod sql {
-    pub(in crate::storage) const INSERT_ACCOUNT: &str =
-        "INSERT INTO accounts (domain, localpart, created_at) VALUES ($1, $2, $3)";
+    /// `$4`: the class (NULL: the default), `$5`: the address it was registered from.
+    pub(in crate::storage) const INSERT_ACCOUNT: &str = "INSERT INTO accounts \
+         (domain, localpart, created_at, class, registered_ip) VALUES ($1, $2, $3, $4, $5)";
     pub(in crate::storage) const INSERT_CREDENTIALS: &str = "INSERT INTO credentials \
          (domain, localpart, hash, salt, iterations, stored_key, server_key, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -188,6 +201,27 @@ pub(super) mod sql {
         "SELECT 1 FROM accounts WHERE domain = $1 AND localpart = $2 FOR UPDATE";
     pub(in crate::storage) const LIST_ACCOUNTS: &str =
         "SELECT localpart FROM accounts WHERE domain = $1 ORDER BY localpart";
+    pub(in crate::storage) const SELECT_CLASS: &str =
+        "SELECT class FROM accounts WHERE domain = $1 AND localpart = $2";
+    pub(in crate::storage) const UPDATE_CLASS: &str =
+        "UPDATE accounts SET class = $3 WHERE domain = $1 AND localpart = $2";
+    pub(in crate::storage) const COUNT_REGISTERED_FROM: &str =
+        "SELECT COUNT(*) AS n FROM accounts WHERE registered_ip = $1";
+    /// Inserts the name's tombstone row, or locks the one there, and returns its `until`. A
+    /// new row gets `until = $3` (now), so it reads as expired; the caller deletes it in the
+    /// same transaction, and no one else ever sees it. What matters is the lock: a deletion
+    /// writing a tombstone for the name at the same time waits for this transaction, or this
+    /// one waits for it and then reads its `until` (PostgreSQL re-reads the latest committed
+    /// row on conflict; SQLite takes its write lock here).
+    pub(in crate::storage) const CLAIM_TOMBSTONE: &str = "INSERT INTO tombstones \
+         (domain, localpart, until) VALUES ($1, $2, $3) \
+         ON CONFLICT (domain, localpart) DO UPDATE SET until = tombstones.until \
+         RETURNING until";
+    pub(in crate::storage) const DELETE_TOMBSTONE: &str =
+        "DELETE FROM tombstones WHERE domain = $1 AND localpart = $2";
+    pub(in crate::storage) const UPSERT_TOMBSTONE: &str = "INSERT INTO tombstones \
+         (domain, localpart, until) VALUES ($1, $2, $3) \
+         ON CONFLICT (domain, localpart) DO UPDATE SET until = excluded.until";
     pub(in crate::storage) const SELECT_CREDENTIALS: &str = "SELECT hash, salt, iterations, stored_key, server_key \
          FROM credentials WHERE domain = $1 AND localpart = $2 AND hash = $3";
 }

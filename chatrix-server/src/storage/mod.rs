@@ -1,6 +1,7 @@
 //! Account storage on SQLite (the embedded default) or PostgreSQL (production), through sqlx:
-//! accounts and credentials, rosters (`roster.rs`), offline messages (`offline.rs`) and shared
-//! roster groups (`groups.rs`).
+//! accounts and credentials, rosters (`roster.rs`), offline messages (`offline.rs`), shared
+//! roster groups (`groups.rs`), tombstones of deleted account names (`tombstones.rs`) and bans
+//! of addresses (`bans.rs`).
 //!
 //! [`Storage`] is an enum over the two backends, chosen by the database URL; both run the same
 //! SQL (`$N` placeholders, runtime-checked queries, no offline cache) and the same conformance
@@ -10,21 +11,29 @@
 //! Every operation returns a [`StorageError`] when the database fails: an outage is never a
 //! panic and never a silent success. Cloning a `Storage` is cheap (the pools are reference
 //! counted).
+//!
+//! Operations that depend on the time (registration against tombstones, bans) take it as a
+//! parameter: the server injects its clock, and storage never reads the system clock for them.
 
 mod accounts;
+mod bans;
 mod groups;
 mod offline;
 mod postgres;
 mod roster;
 mod shared;
 mod sqlite;
+mod tombstones;
+mod unix_time;
 mod url;
 
-use std::time::Duration;
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime};
 
 use xmpp_sasl::{ScramHash, StoredCredentials};
 
 pub use accounts::{AccountJid, AccountJidError};
+pub use bans::Ban;
 pub use groups::SharedGroup;
 pub use offline::{OfflineMessage, OfflineStored};
 pub use postgres::PostgresStorage;
@@ -41,6 +50,15 @@ pub enum StorageError {
     /// The account does not exist.
     #[error("account {0} does not exist")]
     NotFound(AccountJid),
+    /// The account's name belonged to an account deleted recently; it cannot be registered
+    /// again before `until` ([`Storage::register_account`]).
+    #[error("the name {account} was given up recently and cannot be registered yet")]
+    Tombstoned {
+        /// The name asked for.
+        account: AccountJid,
+        /// When it can be registered again (a whole second).
+        until: SystemTime,
+    },
     /// A JID given as an account (e.g. the owner of a roster, through xmpp-core's
     /// `RosterStore`) has no localpart, so no account can have it.
     #[error("`{0}` is not an account address")]
@@ -169,7 +187,10 @@ impl Storage {
         }
     }
 
-    /// Creates an account with its credentials (one record per hash), atomically.
+    /// Creates an account with its credentials (one record per hash), atomically, in the
+    /// default class and with no registration address: the administrator's way, which ignores
+    /// tombstones (the administrator may give a name back early). Registration by users is
+    /// [`register_account`](Self::register_account).
     ///
     /// [`StorageError::Duplicate`] when it exists already.
     pub async fn create_account(
@@ -179,6 +200,65 @@ impl Storage {
     ) -> Result<(), StorageError> {
         accounts::check_credential_set(credentials)?;
         dispatch!(self.create_account(account, credentials))
+    }
+
+    /// Registers an account for a user (in-band or on the web), atomically: refused with
+    /// [`StorageError::Tombstoned`] while the name's tombstone has `until > now`, with
+    /// [`StorageError::Duplicate`] when the account exists; otherwise made with its credentials,
+    /// `class` (`None`: the configured default) and the address it was registered from
+    /// (stored in canonical form, see [`accounts_registered_from`]), and an expired tombstone
+    /// of the name is removed in the same transaction. `now` is also its creation time.
+    ///
+    /// A registration racing a [`delete_account_with_tombstone`] of the same name never ends
+    /// with both the account and an active tombstone: both write the tombstone row first, so
+    /// one waits for the other.
+    ///
+    /// [`accounts_registered_from`]: Self::accounts_registered_from
+    /// [`delete_account_with_tombstone`]: Self::delete_account_with_tombstone
+    pub async fn register_account(
+        &self,
+        account: &AccountJid,
+        credentials: &[StoredCredentials],
+        class: Option<&str>,
+        registered_ip: Option<IpAddr>,
+        now: SystemTime,
+    ) -> Result<(), StorageError> {
+        accounts::check_credential_set(credentials)?;
+        let new = accounts::NewAccount {
+            credentials,
+            class,
+            registered_ip: registered_ip.map(ip_column),
+            created_at: unix_time::seconds(now),
+        };
+        dispatch!(self.register_account(account, &new))
+    }
+
+    /// How many existing accounts were registered from `ip` (an IPv4-mapped IPv6 address counts
+    /// as its IPv4 address), to limit how many accounts one person registers. Accounts the
+    /// administrator made count for no address. One indexed query.
+    pub async fn accounts_registered_from(&self, ip: IpAddr) -> Result<u64, StorageError> {
+        dispatch!(self.accounts_registered_from(&ip_column(ip)))
+    }
+
+    /// The account's class; `None` is the configured default class.
+    ///
+    /// [`StorageError::NotFound`] when the account does not exist.
+    pub async fn account_class(
+        &self,
+        account: &AccountJid,
+    ) -> Result<Option<String>, StorageError> {
+        dispatch!(self.account_class(account))
+    }
+
+    /// Sets the account's class; `None` puts it back in the configured default class.
+    ///
+    /// [`StorageError::NotFound`] when the account does not exist.
+    pub async fn set_account_class(
+        &self,
+        account: &AccountJid,
+        class: Option<&str>,
+    ) -> Result<(), StorageError> {
+        dispatch!(self.set_account_class(account, class))
     }
 
     /// Replaces all credentials of an account (a password change), atomically: hashes not in
@@ -194,14 +274,36 @@ impl Storage {
         dispatch!(self.set_credentials(account, credentials))
     }
 
-    /// Deletes an account and everything stored for it, atomically: its roster, offline
-    /// messages and shared-group memberships go through their tables' `ON DELETE CASCADE`
-    /// foreign keys, so features that store per-account data need not extend this function.
-    /// Other accounts' roster items naming this account stay (they are those accounts' data).
+    /// Deletes an account and everything stored for it, atomically, leaving no tombstone (the
+    /// administrator's `user delete`): its roster, offline messages and shared-group
+    /// memberships go through their tables' `ON DELETE CASCADE` foreign keys, so features that
+    /// store per-account data need not extend this function. Other accounts' roster items
+    /// naming this account stay (they are those accounts' data).
+    ///
+    /// Every table that holds per-account data must therefore have a foreign key to `accounts`
+    /// (directly, or through a table that has one) with `ON DELETE CASCADE`. The conformance
+    /// test `every_account_table_cascades` (`tests/storage.rs`) reads the schema and fails for
+    /// a table with `domain` and `localpart` columns that has none, and for any foreign key to
+    /// `accounts` that does not cascade; `tombstones` is the one exception, by design.
     ///
     /// [`StorageError::NotFound`] when the account does not exist.
     pub async fn delete_account(&self, account: &AccountJid) -> Result<(), StorageError> {
-        dispatch!(self.delete_account(account))
+        dispatch!(self.delete_account(account, None))
+    }
+
+    /// [`delete_account`](Self::delete_account) (the same code, the same cascades), and in the
+    /// same transaction, with `tombstone_until`, the name's tombstone: it cannot be registered
+    /// again before then (an existing tombstone is replaced). A user deleting their own account
+    /// goes this way.
+    ///
+    /// [`StorageError::NotFound`] when the account does not exist; then no tombstone is
+    /// written.
+    pub async fn delete_account_with_tombstone(
+        &self,
+        account: &AccountJid,
+        tombstone_until: Option<SystemTime>,
+    ) -> Result<(), StorageError> {
+        dispatch!(self.delete_account(account, tombstone_until.map(unix_time::seconds)))
     }
 
     /// The accounts of `domain` (normalised), ordered by localpart.
@@ -247,6 +349,12 @@ impl Storage {
     }
 }
 
+/// The text an address is stored as: canonical, so an IPv4-mapped IPv6 address
+/// (`::ffff:192.0.2.1`) is its IPv4 address and one host is always one key.
+fn ip_column(ip: IpAddr) -> String {
+    ip.to_canonical().to_string()
+}
+
 /// Maps a unique violation to [`StorageError::Duplicate`], everything else to `Backend`.
 fn duplicate_or_backend(e: sqlx::Error, account: &AccountJid) -> StorageError {
     match &e {
@@ -275,5 +383,18 @@ mod tests {
         let sqlite = versions(&super::sqlite::MIGRATOR);
         assert!(!sqlite.is_empty());
         assert_eq!(sqlite, versions(&super::postgres::MIGRATOR));
+    }
+
+    #[test]
+    fn addresses_are_stored_canonical() {
+        let ip = |s: &str| {
+            s.parse::<std::net::IpAddr>()
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(super::ip_column(ip("::ffff:192.0.2.1")), "192.0.2.1");
+        assert_eq!(super::ip_column(ip("192.0.2.1")), "192.0.2.1");
+        assert_eq!(super::ip_column(ip("2001:DB8:0:0::1")), "2001:db8::1");
+        // Not mapped: an IPv6 address of its own.
+        assert_eq!(super::ip_column(ip("::192.0.2.1")), "::c000:201");
     }
 }

@@ -6,10 +6,14 @@
 //! between is neither lost nor delivered twice.
 //!
 //! The per-account limit is checked by the write itself, never by a separate count the caller
-//! makes first (see [`Storage::store_offline`]).
+//! makes first (see [`Storage::store_offline`]). It is either given
+//! ([`Storage::store_offline`]) or depends on the account's class
+//! ([`Storage::store_offline_for_class`]); both run the same code, which reads the class only
+//! when it is needed.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
+use super::unix_time::{from_micros, micros};
 use super::{AccountJid, Storage, StorageError, dispatch};
 
 /// One stored message.
@@ -55,7 +59,31 @@ impl Storage {
         stored_at: SystemTime,
         limit: u32,
     ) -> Result<OfflineStored, StorageError> {
-        dispatch!(self.store_offline(account, stanza, micros(stored_at), i64::from(limit)))
+        let limit = Limit::Fixed(limit);
+        dispatch!(self.store_offline(account, stanza, micros(stored_at), &limit))
+    }
+
+    /// [`store_offline`](Self::store_offline) with the limit of the account's class:
+    /// `limit_of(class)`, where `class` is the account's class column (`None`: the configured
+    /// default class), read in the same transaction that counts and inserts. The atomicity is
+    /// the same as `store_offline`'s, and the limit applied is that of the class the account
+    /// has when the message is stored.
+    ///
+    /// On PostgreSQL it costs nothing more: the statement that locks the account row returns
+    /// the class. On SQLite the single statement becomes a transaction begun `IMMEDIATE` (the
+    /// write lock from the start, so the class and the count are read under it and the insert
+    /// cannot fail to upgrade a read snapshot), a class read and the insert.
+    ///
+    /// [`StorageError::NotFound`] when the account does not exist.
+    pub async fn store_offline_for_class(
+        &self,
+        account: &AccountJid,
+        stanza: &str,
+        stored_at: SystemTime,
+        limit_of: &(dyn Fn(Option<&str>) -> u32 + Sync),
+    ) -> Result<OfflineStored, StorageError> {
+        let limit = Limit::PerClass(limit_of);
+        dispatch!(self.store_offline(account, stanza, micros(stored_at), &limit))
     }
 
     /// All stored messages of the account, oldest first (by id).
@@ -88,21 +116,21 @@ impl Storage {
     }
 }
 
-/// Microseconds since the Unix epoch (negative before it), saturating.
-fn micros(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_micros()).unwrap_or(i64::MAX),
-        Err(e) => i64::try_from(e.duration().as_micros()).map_or(i64::MIN, |m| -m),
-    }
+/// The limit a store applies.
+enum Limit<'a> {
+    /// The caller's.
+    Fixed(u32),
+    /// The limit of the account's class, which the store reads.
+    PerClass(&'a (dyn Fn(Option<&str>) -> u32 + Sync)),
 }
 
-/// The time `micros` after the Unix epoch; `None` when the platform cannot represent it.
-fn from_micros(micros: i64) -> Option<SystemTime> {
-    let d = Duration::from_micros(micros.unsigned_abs());
-    if micros >= 0 {
-        UNIX_EPOCH.checked_add(d)
-    } else {
-        UNIX_EPOCH.checked_sub(d)
+impl Limit<'_> {
+    /// The limit for an account of `class`, as the insert binds it.
+    fn of(&self, class: Option<&str>) -> i64 {
+        i64::from(match self {
+            Self::Fixed(n) => *n,
+            Self::PerClass(limit_of) => limit_of(class),
+        })
     }
 }
 
@@ -122,15 +150,44 @@ mod sql {
     pub(super) const COUNT: &str =
         "SELECT COUNT(*) AS n FROM offline_messages WHERE domain = $1 AND localpart = $2";
     /// PostgreSQL only: serialises stores for one account (not a key update, so inserts that
-    /// merely refer to the account, e.g. roster items, do not wait).
-    pub(super) const LOCK_ACCOUNT: &str = "SELECT 1 FROM accounts \
+    /// merely refer to the account, e.g. roster items, do not wait), and reads its class.
+    pub(super) const LOCK_ACCOUNT: &str = "SELECT class FROM accounts \
          WHERE domain = $1 AND localpart = $2 FOR NO KEY UPDATE";
+    /// SQLite only, inside a transaction that holds the write lock.
+    pub(super) const CLASS: &str =
+        "SELECT class FROM accounts WHERE domain = $1 AND localpart = $2";
 }
 
-/// Adds the offline methods both backends share to `$storage`.
+/// Adds the offline methods both backends share to `$storage`, whose `pool()` is a pool of
+/// `$db`.
 macro_rules! offline_queries {
-    ($storage:ty) => {
+    ($storage:ty, $db:ty) => {
         impl $storage {
+            /// Inserts the message unless the account holds `limit` messages already (one
+            /// statement: the count and the insert see one state).
+            async fn insert_below_limit<'e>(
+                executor: impl sqlx::Executor<'e, Database = $db>,
+                account: &AccountJid,
+                stanza: &str,
+                stored_at: i64,
+                limit: i64,
+            ) -> Result<OfflineStored, sqlx::Error> {
+                let inserted = sqlx::query(sql::INSERT_BELOW_LIMIT)
+                    .bind(account.domain())
+                    .bind(account.localpart())
+                    .bind(stored_at)
+                    .bind(stanza)
+                    .bind(limit)
+                    .execute(executor)
+                    .await?
+                    .rows_affected();
+                Ok(if inserted == 1 {
+                    OfflineStored::Stored
+                } else {
+                    OfflineStored::Full
+                })
+            }
+
             pub(super) async fn offline_messages(
                 &self,
                 account: &AccountJid,
@@ -211,11 +268,11 @@ mod backends {
     use sqlx::Row as _;
 
     use super::super::{AccountJid, PostgresStorage, SqliteStorage, StorageError};
-    use super::{OfflineMessage, OfflineStored, from_micros, sql};
+    use super::{Limit, OfflineMessage, OfflineStored, from_micros, sql};
     use crate::storage::is_foreign_key_violation;
 
-    offline_queries!(SqliteStorage);
-    offline_queries!(PostgresStorage);
+    offline_queries!(SqliteStorage, sqlx::Sqlite);
+    offline_queries!(PostgresStorage, sqlx::Postgres);
 
     impl SqliteStorage {
         pub(super) async fn store_offline(
@@ -223,17 +280,44 @@ mod backends {
             account: &AccountJid,
             stanza: &str,
             stored_at: i64,
-            limit: i64,
+            limit: &Limit<'_>,
         ) -> Result<OfflineStored, StorageError> {
-            // One statement: SQLite takes the write lock before it counts, so no other store
-            // can come in between.
-            let inserted = sqlx::query(sql::INSERT_BELOW_LIMIT)
+            if let Limit::Fixed(limit) = limit {
+                return self
+                    .store_offline_fixed(account, stanza, stored_at, i64::from(*limit))
+                    .await;
+            }
+            // IMMEDIATE: the write lock before the class is read, so nothing changes between
+            // the read and the counted insert, and the insert need not upgrade a read
+            // transaction (which fails at once in WAL mode when another writer came first).
+            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
+            let Some(row) = sqlx::query(sql::CLASS)
                 .bind(account.domain())
                 .bind(account.localpart())
-                .bind(stored_at)
-                .bind(stanza)
-                .bind(limit)
-                .execute(self.pool())
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                tx.rollback().await?;
+                return Err(StorageError::NotFound(account.clone()));
+            };
+            let class: Option<String> = row.try_get("class")?;
+            let limit = limit.of(class.as_deref());
+            let stored =
+                Self::insert_below_limit(&mut *tx, account, stanza, stored_at, limit).await?;
+            tx.commit().await?;
+            Ok(stored)
+        }
+
+        /// A store with the caller's limit: one statement, as SQLite takes the write lock
+        /// before it counts, so no other store can come in between.
+        async fn store_offline_fixed(
+            &self,
+            account: &AccountJid,
+            stanza: &str,
+            stored_at: i64,
+            limit: i64,
+        ) -> Result<OfflineStored, StorageError> {
+            let stored = Self::insert_below_limit(self.pool(), account, stanza, stored_at, limit)
                 .await
                 .map_err(|e| {
                     if is_foreign_key_violation(&e) {
@@ -241,12 +325,9 @@ mod backends {
                     } else {
                         StorageError::Backend(e)
                     }
-                })?
-                .rows_affected();
-            if inserted == 1 {
-                Ok(OfflineStored::Stored)
-            } else if self.account_exists(account).await? {
-                Ok(OfflineStored::Full)
+                })?;
+            if stored == OfflineStored::Stored || self.account_exists(account).await? {
+                Ok(stored)
             } else {
                 // Only with a limit of 0: otherwise the insert ran and the foreign key said so.
                 Err(StorageError::NotFound(account.clone()))
@@ -260,54 +341,28 @@ mod backends {
             account: &AccountJid,
             stanza: &str,
             stored_at: i64,
-            limit: i64,
+            limit: &Limit<'_>,
         ) -> Result<OfflineStored, StorageError> {
             let mut tx = self.pool().begin().await?;
-            let exists = sqlx::query(sql::LOCK_ACCOUNT)
+            // The lock serialises the stores for the account, and returns its class at no
+            // extra cost, whichever limit applies.
+            let Some(row) = sqlx::query(sql::LOCK_ACCOUNT)
                 .bind(account.domain())
                 .bind(account.localpart())
                 .fetch_optional(&mut *tx)
                 .await?
-                .is_some();
-            if !exists {
+            else {
                 tx.rollback().await?;
                 return Err(StorageError::NotFound(account.clone()));
-            }
+            };
+            let class: Option<String> = row.try_get("class")?;
+            let limit = limit.of(class.as_deref());
             // A new statement, so (READ COMMITTED) it counts what the stores that held the
             // lock before this one committed.
-            let inserted = sqlx::query(sql::INSERT_BELOW_LIMIT)
-                .bind(account.domain())
-                .bind(account.localpart())
-                .bind(stored_at)
-                .bind(stanza)
-                .bind(limit)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let stored =
+                Self::insert_below_limit(&mut *tx, account, stanza, stored_at, limit).await?;
             tx.commit().await?;
-            Ok(if inserted == 1 {
-                OfflineStored::Stored
-            } else {
-                OfflineStored::Full
-            })
+            Ok(stored)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn micros_round_trip_and_truncate() {
-        let t = UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789);
-        assert_eq!(micros(t), 1_700_000_000_123_456);
-        assert_eq!(
-            from_micros(micros(t)),
-            Some(UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_000))
-        );
-        let before = UNIX_EPOCH - Duration::from_micros(5);
-        assert_eq!(micros(before), -5);
-        assert_eq!(from_micros(-5), Some(before));
     }
 }

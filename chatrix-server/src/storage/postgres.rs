@@ -8,8 +8,8 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use xmpp_sasl::{ScramHash, StoredCredentials};
 
-use super::accounts::{self, AccountJid, CredentialRow, sql};
-use super::{StorageError, StorageOptions, duplicate_or_backend};
+use super::accounts::{self, AccountJid, CredentialRow, NewAccount, sql};
+use super::{StorageError, StorageOptions, duplicate_or_backend, unix_time};
 
 /// The PostgreSQL schema migrations (`migrations/postgres/`).
 pub(super) static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");

@@ -12,8 +12,8 @@ use sqlx::sqlite::{
 };
 use xmpp_sasl::{ScramHash, StoredCredentials};
 
-use super::accounts::{self, AccountJid, CredentialRow, sql};
-use super::{StorageError, StorageOptions, duplicate_or_backend};
+use super::accounts::{self, AccountJid, CredentialRow, NewAccount, sql};
+use super::{StorageError, StorageOptions, duplicate_or_backend, unix_time};
 
 /// The SQLite schema migrations (`migrations/sqlite/`).
 pub(super) static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
