@@ -56,8 +56,8 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     server_pid=$!
     local up=""
     for _ in $(seq 1 100); do
-        if [ -s "$dir/data/cert.pem" ] &&
-            python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+        if [ -s "$dir/data/cert.pem" ] && python3 -c "
+import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
             up=1
             break
         fi
