@@ -15,8 +15,11 @@
 //! [`ServerContext`] and call [`c2s::run`].
 #![warn(missing_docs)]
 
+pub mod abuse;
 pub mod c2s;
+pub mod captcha;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod context;
