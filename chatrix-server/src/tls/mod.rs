@@ -2,7 +2,7 @@
 //! crate that turns on aws-lc-rs elsewhere cannot change or break it).
 //!
 //! Each host has a [`TlsMaterial`]: one `ServerConfig` for STARTTLS, one for Direct TLS (ALPN
-//! `xmpp-client`, XEP-0368), and the `tls-server-end-point` channel-binding data of its leaf
+//! `xmpp-client`, XEP-0368), one for the account web pages (ALPN `http/1.1`), and the `tls-server-end-point` channel-binding data of its leaf
 //! certificate, computed once. [`TlsConfigs::select`] picks the material from the SNI the
 //! client sent, for use with `tokio_rustls::LazyConfigAcceptor`:
 //!
@@ -42,6 +42,9 @@ pub use end_point::tls_server_end_point;
 
 /// The ALPN protocol name of XMPP client connections over Direct TLS (XEP-0368).
 pub const ALPN_XMPP_CLIENT: &[u8] = b"xmpp-client";
+
+/// The ALPN protocol name of HTTP/1.1 (the web pages speak nothing else).
+pub const ALPN_HTTP_1_1: &[u8] = b"http/1.1";
 
 /// Why TLS could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +110,8 @@ pub struct TlsMaterial {
     pub config_starttls: Arc<ServerConfig>,
     /// For Direct TLS listeners (ALPN `xmpp-client`).
     pub config_direct: Arc<ServerConfig>,
+    /// For the `web-https` listeners (ALPN `http/1.1`).
+    pub config_web: Arc<ServerConfig>,
     /// RFC 5929 `tls-server-end-point` data of the leaf certificate, or `None` when its
     /// signature algorithm defines none (Ed25519).
     pub tls_server_end_point: Option<Vec<u8>>,
@@ -124,10 +129,16 @@ impl TlsMaterial {
             .cloned()
             .ok_or(rustls::Error::NoCertificatesPresented)?;
         let config_starttls = server_config(chain.clone(), key.clone_key(), Vec::new())?;
-        let config_direct = server_config(chain, key, vec![ALPN_XMPP_CLIENT.to_vec()])?;
+        let config_direct = server_config(
+            chain.clone(),
+            key.clone_key(),
+            vec![ALPN_XMPP_CLIENT.to_vec()],
+        )?;
+        let config_web = server_config(chain, key, vec![ALPN_HTTP_1_1.to_vec()])?;
         Ok(Self {
             config_starttls,
             config_direct,
+            config_web,
             tls_server_end_point: tls_server_end_point(leaf.as_ref()),
             leaf,
         })
@@ -340,13 +351,14 @@ mod tests {
     }
 
     #[test]
-    fn direct_tls_offers_xmpp_client_alpn_and_both_versions() {
+    fn each_listener_kind_gets_its_alpn() {
         let m = material(&["localhost"]);
         assert_eq!(
             m.config_direct.alpn_protocols,
             vec![b"xmpp-client".to_vec()]
         );
         assert!(m.config_starttls.alpn_protocols.is_empty());
+        assert_eq!(m.config_web.alpn_protocols, vec![b"http/1.1".to_vec()]);
         assert!(m.tls_server_end_point.is_some());
     }
 
