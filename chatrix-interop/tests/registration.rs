@@ -1023,13 +1023,12 @@ on_both_backends!(
     xmpp_parsers_reads_the_form_and_writes_the_submission => "",
 );
 
-/// Scenarios the server fails today, against a MUST and a SHOULD of XEP-0077: kept, ignored
-/// until the server is fixed (run them with `--ignored`).
+/// A MUST and a SHOULD of XEP-0077 that the server first got wrong: a registration without
+/// both fields is `not-acceptable`, and an error reply never carries the password back.
 mod deviations {
     use super::*;
 
     #[tokio::test]
-    #[ignore = "server answers bad-request (AccountError::MissingField) where XEP-0077 §3.1 says MUST not-acceptable"]
     async fn sqlite_missing_username_or_password_is_not_acceptable() {
         run(
             Backend::Sqlite,
@@ -1040,7 +1039,6 @@ mod deviations {
     }
 
     #[tokio::test]
-    #[ignore = "server answers bad-request (AccountError::MissingField) where XEP-0077 §3.1 says MUST not-acceptable"]
     async fn postgres_missing_username_or_password_is_not_acceptable() {
         run(
             Backend::Postgres,
@@ -1051,7 +1049,6 @@ mod deviations {
     }
 
     #[tokio::test]
-    #[ignore = "server's error reply to a password change carries the submitted <query/>, password included"]
     async fn sqlite_password_change_errors_do_not_echo_the_password() {
         run(
             Backend::Sqlite,
@@ -1062,7 +1059,6 @@ mod deviations {
     }
 
     #[tokio::test]
-    #[ignore = "server's error reply to a password change carries the submitted <query/>, password included"]
     async fn postgres_password_change_errors_do_not_echo_the_password() {
         run(
             Backend::Postgres,

@@ -38,6 +38,22 @@ pub enum Command {
     /// Manage shared roster groups (members see each other in their rosters).
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Manage addresses banned after failed logins.
+    #[command(subcommand)]
+    Ban(BanCommand),
+}
+
+/// `ban ...`: the addresses refused after too many failed logins. A running server notices a
+/// removed ban at the address's next connection.
+#[derive(Debug, Subcommand)]
+pub enum BanCommand {
+    /// List the bans in force, one per line: address, end (UTC), reason.
+    List,
+    /// Lift the ban of an address.
+    Remove {
+        /// The IP address, e.g. `192.0.2.7` or `2001:db8::7`.
+        ip: std::net::IpAddr,
+    },
 }
 
 /// `user ...`: account management on the configured database.
@@ -68,6 +84,14 @@ pub enum UserCommand {
     List {
         /// Only this host (default: every configured host).
         domain: Option<String>,
+    },
+    /// Put an account in a class (`[account_classes.NAME]`; `default` and `sponsor` always
+    /// exist), which sets its limits (offline messages, upload quota).
+    SetClass {
+        /// The account, `user@domain`.
+        jid: String,
+        /// The class name.
+        class: String,
     },
 }
 

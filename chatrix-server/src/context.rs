@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::secret::ServerSecret;
 use crate::storage::{Storage, StorageOptions};
@@ -25,6 +26,9 @@ pub struct ServerContext {
     pub sasl: Arc<xmpp_sasl::ServerConfig>,
     /// The self-signed certificate in use, if any host has no configured certificate.
     pub self_signed: Option<SelfSignedStatus>,
+    /// The time for every time-based rule of accounts (rate limits, CAPTCHAs, bans,
+    /// tombstones): the system clock, or a test's manual one.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl ServerContext {
@@ -61,6 +65,7 @@ impl ServerContext {
             secret,
             sasl: Arc::new(sasl),
             self_signed,
+            clock: Arc::new(SystemClock),
         })
     }
 }

@@ -15,6 +15,7 @@
 //! [`ServerContext`] and call [`c2s::run`].
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod abuse;
 pub mod c2s;
 pub mod captcha;
@@ -31,6 +32,7 @@ pub mod secret;
 pub mod storage;
 pub mod testing;
 pub mod tls;
+pub mod web;
 
 pub use config::Config;
 pub use context::ServerContext;

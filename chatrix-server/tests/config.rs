@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use chatrix_server::ServerContext;
 use chatrix_server::config::{
-    CertificateFiles, Config, ConfigError, ListenerConfig, ListenerKind, Location, TlsMode,
+    CertificateFiles, Config, ConfigError, ListenerConfig, ListenerKind, Location,
+    RegistrationMode, TlsMode,
 };
 use chatrix_server::storage::{Backend, DatabaseUrl};
 use xmpp_core::xml::Limits;
@@ -59,6 +60,11 @@ fn defaults() {
             ListenerConfig {
                 kind: ListenerKind::C2sDirectTls,
                 address: addr("0.0.0.0:5223"),
+                tls: TlsMode::Required
+            },
+            ListenerConfig {
+                kind: ListenerKind::WebHttps,
+                address: addr("0.0.0.0:5443"),
                 tls: TlsMode::Required
             },
         ]
@@ -352,7 +358,7 @@ fn the_example_file_parses_and_sets_every_section() {
     assert_eq!(c.data_dir, PathBuf::from("/var/lib/chatrix"));
     assert_eq!(c.hosts.len(), 2);
     assert!(c.hosts[0].certificate.is_some());
-    assert_eq!(c.listeners.len(), 3);
+    assert_eq!(c.listeners.len(), 4);
     assert!(matches!(c.database.url, DatabaseUrl::Postgres(_)));
     assert!(c.sasl.mechanisms.is_some());
     assert_eq!(c.max_roster_items, 1000);
@@ -391,6 +397,31 @@ fn the_example_file_parses_and_sets_every_section() {
         "max_offline_messages",
         "[shared_groups]",
         "poll_interval_ms",
+        "[account_classes.sponsor]",
+        "upload_quota_bytes",
+        "max_accounts_per_address",
+        "[registration]",
+        "mode",
+        "allowed_networks",
+        "captcha",
+        "reserved_names",
+        "min_password_bits",
+        "per_address",
+        "per_address_window_secs",
+        "web_per_window",
+        "web_window_secs",
+        "captcha_per_address",
+        "captcha_flood_window_secs",
+        "captcha_block_secs",
+        "captcha_ttl_secs",
+        "tombstone_days",
+        "[fail2ban]",
+        "max_failures",
+        "window_secs",
+        "ban_secs",
+        "allow",
+        "[web]",
+        "trusted_proxies",
     ] {
         assert!(
             text.lines()
@@ -592,4 +623,44 @@ async fn a_client_trusting_the_self_signed_certificate_completes_a_handshake() {
         let client_end_point = ring::digest::digest(&ring::digest::SHA256, &peer_leaf);
         assert_eq!(end_point.as_deref(), Some(client_end_point.as_ref()));
     }
+}
+
+#[test]
+fn registration_fail2ban_and_classes() {
+    let c = Config::defaults();
+    let r = &c.registration;
+    assert_eq!(r.mode, RegistrationMode::Open);
+    assert!(r.captcha);
+    assert_eq!((r.per_address, r.per_address_window.as_secs()), (1, 3600));
+    assert_eq!((r.web_per_window, r.web_window.as_secs()), (1, 3600));
+    assert!(r.reserved_names.iter().any(|n| n == "admin"));
+    assert_eq!(c.fail2ban.ban.as_secs(), 6 * 3600);
+    // The sponsor class exists unconfigured, with ten times the default limits.
+    assert_eq!(c.class(Some("sponsor")).max_offline_messages, 1000);
+    assert_eq!(c.class(Some("gone")).max_offline_messages, 100);
+
+    let c = Config::from_toml_str(
+        "[registration]\nmode = \"allowed-networks\"\nallowed_networks = [\"10.0.0.0/8\", \"::1\"]\n\
+         captcha = false\nper_address = 3\nreserved_names = [\"boss\"]\n\
+         [fail2ban]\nmax_failures = 5\nallow = [\"127.0.0.1/32\"]\n\
+         [account_classes.default]\nmax_offline_messages = 7\n\
+         [account_classes.staff]\nmax_accounts_per_address = 2\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.registration.mode, RegistrationMode::AllowedNetworks);
+    assert!(!c.registration.captcha);
+    assert_eq!(c.registration.reserved_names, ["boss"]);
+    assert_eq!(c.fail2ban.max_failures, 5);
+    assert_eq!(c.class(Some("sponsor")).max_offline_messages, 70);
+    assert_eq!(c.class(Some("staff")).max_offline_messages, 7);
+    assert_eq!(c.class(Some("staff")).max_accounts_per_address, Some(2));
+
+    let e = parse_err("[registration]\nallowed_networks = [\"10.0.0.0/33\"]\n");
+    assert_points_at(&e, 2, "registration.allowed_networks[0]");
+    let e = parse_err("[registration]\nmode = \"allowed-networks\"\n");
+    assert!(e.to_string().contains("at least one network"), "{e}");
+    let e = parse_err("[fail2ban]\nmax_failures = 0\n");
+    assert_points_at(&e, 2, "fail2ban.max_failures");
+    let e = parse_err("[[listeners]]\nkind = \"web-https\"\ntls = \"optional\"\n");
+    assert_points_at(&e, 3, "listeners[0].tls");
 }

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 
+use chatrix_server::accounts::Accounts;
 use chatrix_server::c2s::C2sServer;
+use chatrix_server::clock::ManualClock;
 use chatrix_server::config::{ListenerKind, TlsMode};
 use chatrix_server::storage::AccountJid;
 use chatrix_server::{Config, ServerContext};
@@ -48,6 +50,15 @@ pub(crate) struct TestServer {
     pub(crate) direct: SocketAddr,
     /// A `c2s-starttls` listener with `tls = "optional"`.
     pub(crate) optional: SocketAddr,
+    /// The first `web-https` listener, when the test configured one.
+    pub(crate) web_https: Option<SocketAddr>,
+    /// The first `web-http` listener, when the test configured one.
+    pub(crate) web_http: Option<SocketAddr>,
+    /// The registration, password and ban rules of the running server.
+    pub(crate) accounts: Arc<Accounts>,
+    /// The server's clock for accounts rules: starts at the real time, moves only when the
+    /// test moves it (the same clock across restarts).
+    pub(crate) clock: Arc<ManualClock>,
 }
 
 impl TestServer {
@@ -151,6 +162,7 @@ where
     let setup = Setup {
         text: format!("{LISTENERS}\n{}\n{extra}", database.toml()),
         data_dir: dir.path().join("data"),
+        clock: Arc::new(ManualClock::at(std::time::SystemTime::now())),
     };
     let running = Arc::new(tokio::sync::Mutex::new(Some(setup.start().await)));
     let servers = Servers {
@@ -213,6 +225,7 @@ struct Setup {
     /// The configuration file.
     text: String,
     data_dir: PathBuf,
+    clock: Arc<ManualClock>,
 }
 
 /// One started server.
@@ -226,9 +239,10 @@ impl Setup {
         let config = Config::from_toml_str(&self.text)
             .unwrap_or_else(|e| panic!("{e}\n{}", self.text))
             .with_data_dir(self.data_dir.clone());
-        let ctx = ServerContext::build(config)
+        let mut ctx = ServerContext::build(config)
             .await
             .unwrap_or_else(|e| panic!("build: {e}"));
+        ctx.clock = self.clock.clone();
         let c2s = C2sServer::bind(ctx.clone())
             .await
             .unwrap_or_else(|e| panic!("bind: {e}"));
@@ -241,10 +255,19 @@ impl Setup {
                 .unwrap_or_else(|| panic!("no {kind:?} listener"));
             c2s.local_addrs()[index].1
         };
+        let first = |kind: ListenerKind| {
+            c2s.local_addrs()
+                .into_iter()
+                .find_map(|(k, a)| (k == kind).then_some(a))
+        };
         let server = Arc::new(TestServer {
             starttls: listener(ListenerKind::C2sStarttls, TlsMode::Required),
             direct: listener(ListenerKind::C2sDirectTls, TlsMode::Required),
             optional: listener(ListenerKind::C2sStarttls, TlsMode::Optional),
+            web_https: first(ListenerKind::WebHttps),
+            web_http: first(ListenerKind::WebHttp),
+            accounts: Arc::clone(c2s.accounts()),
+            clock: Arc::clone(&self.clock),
             ctx,
         });
         let serving = tokio::spawn(c2s.serve());

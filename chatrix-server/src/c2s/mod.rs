@@ -5,6 +5,7 @@
 //! dropped. Each connection runs in its own task (`session`), driving the sans-IO
 //! `xmpp_stream::c2s::Connection`.
 
+mod register;
 mod session;
 mod shared;
 mod tls;
@@ -15,16 +16,19 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use xmpp_stream::c2s::ConnectionConfig;
 
+use crate::accounts::Accounts;
 use crate::config::{ListenerConfig, ListenerKind};
 use crate::router::SessionRegistry;
 use crate::{ServerContext, ServerError};
 use shared::Shared;
 
-/// The c2s side of a running server: bound listeners, ready to accept.
+/// The c2s side of a running server: bound listeners, ready to accept. It also serves the
+/// account web pages on the `web-*` listeners, which share its account rules.
 #[derive(Debug)]
 pub struct C2sServer {
     shared: Arc<Shared>,
-    listeners: Vec<(ListenerConfig, Arc<ConnectionConfig>, TcpListener)>,
+    /// Each listener with its negotiation settings (`None` for web listeners).
+    listeners: Vec<(ListenerConfig, Option<Arc<ConnectionConfig>>, TcpListener)>,
 }
 
 impl C2sServer {
@@ -32,6 +36,7 @@ impl C2sServer {
     pub async fn bind(ctx: ServerContext) -> Result<Self, ServerError> {
         let shared = Arc::new(Shared::new(ctx));
         shared.im.load_offline_index().await?;
+        shared.accounts.load_bans().await?;
         let mut listeners = Vec::new();
         for listener in &shared.ctx.config.listeners {
             let socket = TcpListener::bind(listener.address)
@@ -40,7 +45,11 @@ impl C2sServer {
                     address: listener.address,
                     source,
                 })?;
-            let config = shared.connection_config(listener)?;
+            let config = if listener.kind.is_c2s() {
+                Some(shared.connection_config(listener)?)
+            } else {
+                None
+            };
             listeners.push((listener.clone(), config, socket));
         }
         Ok(Self { shared, listeners })
@@ -59,6 +68,11 @@ impl C2sServer {
         self.shared.im.sessions()
     }
 
+    /// The account rules (registration, passwords, deletion, bans) of this server.
+    pub fn accounts(&self) -> &Arc<Accounts> {
+        &self.shared.accounts
+    }
+
     /// Accepts connections on every listener until this future is dropped.
     pub async fn serve(self) {
         let mut tasks = tokio::task::JoinSet::new();
@@ -72,7 +86,19 @@ impl C2sServer {
         );
         for (listener, config, socket) in self.listeners {
             let shared = Arc::clone(&self.shared);
-            tasks.spawn(accept_loop(shared, listener, config, socket));
+            match config {
+                Some(config) => {
+                    tasks.spawn(accept_loop(shared, listener, config, socket));
+                }
+                None => {
+                    tasks.spawn(crate::web::serve(
+                        Arc::clone(&shared.accounts),
+                        shared.ctx.clone(),
+                        listener,
+                        socket,
+                    ));
+                }
+            }
         }
         while tasks.join_next().await.is_some() {}
     }
@@ -104,6 +130,8 @@ async fn accept_loop(
             ListenerKind::C2sDirectTls => {
                 tokio::spawn(session::serve_direct_tls(shared, config, tcp, peer));
             }
+            // Web listeners are served by `web::serve`, never by this loop.
+            ListenerKind::WebHttps | ListenerKind::WebHttp => {}
         }
     }
 }

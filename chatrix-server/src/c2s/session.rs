@@ -91,8 +91,14 @@ pub(crate) async fn serve_starttls(
     tcp: TcpStream,
     peer: SocketAddr,
 ) {
-    let mut session = Session::new(shared, config, None, peer);
     let mut tcp = tcp;
+    if let Some(refusal) = super::register::refusal_if_banned(&shared, peer).await {
+        // Before TLS, as mod_fail2ban does: a banned address costs no handshake.
+        let _ = write_bytes(&mut tcp, &refusal).await;
+        let _ = tcp.shutdown().await;
+        return;
+    }
+    let mut session = Session::new(shared, config, None, peer);
     match session.drive(&mut tcp).await {
         Ok(Exit::StartTls) => {}
         Ok(Exit::Done) | Err(_) => return Box::pin(session.finish()).await,
@@ -127,6 +133,15 @@ pub(crate) async fn serve_direct_tls(
     tcp: TcpStream,
     peer: SocketAddr,
 ) {
+    if super::register::refusal_if_banned(&shared, peer)
+        .await
+        .is_some()
+    {
+        // Nothing can be said before the TLS handshake on this port, and a banned address
+        // gets no handshake: the connection is closed.
+        tracing::debug!(%peer, "banned address refused");
+        return;
+    }
     let accepted = tokio::time::timeout(
         TLS_HANDSHAKE_TIMEOUT,
         Box::pin(tls::accept_direct(&shared.ctx, tcp)),
@@ -148,12 +163,13 @@ impl Session {
         encrypted: Option<ChannelBindings>,
         peer: SocketAddr,
     ) -> Self {
-        let conn = Connection::new(
+        let mut conn = Connection::new(
             config,
             encrypted,
             Box::new(SystemRng::new()),
             Instant::now(),
         );
+        conn.offer_registration(shared.accounts.registration_open_to(peer.ip()).is_ok());
         let (handle, inbox) = SessionHandle::new();
         Self {
             shared,
@@ -273,6 +289,20 @@ impl Session {
                 condition, reason, ..
             } => {
                 tracing::info!(peer = %self.peer, condition = condition.as_str(), ?reason, "authentication failed");
+                if condition != xmpp_sasl::FailureCondition::Aborted {
+                    self.shared.accounts.auth_failed(self.peer.ip()).await;
+                }
+            }
+            Event::RegisterIq(iq) => {
+                let domain = self.conn.domain().unwrap_or_default().to_owned();
+                let reply = Box::pin(super::register::answer_unauthenticated(
+                    &self.shared.accounts,
+                    &domain,
+                    self.peer.ip(),
+                    &iq,
+                ))
+                .await;
+                self.conn.answer_register_iq(&reply);
             }
             Event::Authenticated { jid } => {
                 tracing::debug!(peer = %self.peer, %jid, "authenticated");
@@ -409,6 +439,11 @@ impl Session {
             Action::Probe { contact } => im.handle_probe(sender, &contact, &mut out).await,
             Action::StoreOffline { account, stanza } => {
                 im.store_offline(&account, stanza, &mut out).await;
+            }
+            Action::RegisterIq(iq) => {
+                let reply =
+                    super::register::answer_account_iq(&self.shared.accounts, sender, &iq).await;
+                out.to_sender.extend(reply);
             }
             _ => {}
         }

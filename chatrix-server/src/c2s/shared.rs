@@ -8,8 +8,9 @@ use xmpp_core::router::{Router, ServerInfo};
 use xmpp_core::{Element, ns};
 use xmpp_stream::c2s::{ConnectionConfig, TlsPolicy};
 
+use crate::accounts::Accounts;
 use crate::config::{ListenerConfig, ListenerKind, TlsMode};
-use crate::im::{Im, ImLimits};
+use crate::im::{Im, ImLimits, OfflineLimits};
 use crate::{ServerContext, ServerError};
 
 /// State shared by all connections of a running server.
@@ -18,24 +19,39 @@ pub(crate) struct Shared {
     pub(crate) ctx: ServerContext,
     /// Routing, the bound sessions, rosters, presence and offline storage.
     pub(crate) im: Arc<Im>,
+    /// Registration, passwords, deletion and bans (shared with the web pages).
+    pub(crate) accounts: Arc<Accounts>,
 }
 
 impl Shared {
     pub(crate) fn new(ctx: ServerContext) -> Self {
         let domains: Vec<String> = ctx.config.hosts.iter().map(|h| h.domain.clone()).collect();
         let info = ServerInfo::new("Chatrix", env!("CARGO_PKG_VERSION"), SystemTime::now())
-            .with_feature(ns::MSGOFFLINE);
+            .with_feature(ns::MSGOFFLINE)
+            // XEP-0077 §5: password change and removal work for every account, whether or
+            // not registration is open.
+            .with_feature(ns::REGISTER);
         let limits = ImLimits {
             max_roster_items: ctx.config.max_roster_items,
             roster: RosterLimits::default(),
-            max_offline_messages: ctx.config.default_class().max_offline_messages,
+            offline: OfflineLimits {
+                default: ctx.config.default_class().max_offline_messages,
+                by_class: ctx
+                    .config
+                    .account_classes
+                    .iter()
+                    .map(|(name, class)| (name.clone(), class.max_offline_messages))
+                    .collect(),
+            },
         };
+        let im = Arc::new(Im::new(
+            ctx.storage.clone(),
+            Router::new(domains, info),
+            limits,
+        ));
         Self {
-            im: Arc::new(Im::new(
-                ctx.storage.clone(),
-                Router::new(domains, info),
-                limits,
-            )),
+            accounts: Arc::new(Accounts::new(ctx.clone(), Arc::clone(&im))),
+            im,
             ctx,
         }
     }

@@ -1,5 +1,6 @@
 //! What each subcommand does, given a loaded configuration.
 
+pub mod ban;
 pub mod check_config;
 pub mod group;
 pub mod run;
@@ -29,6 +30,7 @@ pub async fn execute(cli: &Cli, config: Config) -> Result<(), ServerError> {
         Some(Command::CheckConfig) => check_config::check_config(&config, cli.config.as_deref()),
         Some(Command::User(cmd)) => user::execute(cmd, &config).await,
         Some(Command::Group(cmd)) => group::execute(cmd, &config).await,
+        Some(Command::Ban(cmd)) => ban::execute(cmd, &config).await,
     }
 }
 

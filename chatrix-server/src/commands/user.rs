@@ -1,10 +1,11 @@
-//! `chatrix-server user add|passwd|delete|list`.
+//! `chatrix-server user add|passwd|delete|list|set-class`.
 //!
 //! Passwords are read without echo (or from standard input with `--password-stdin`), turned
 //! into SCRAM credentials for SHA-1, SHA-256 and SHA-512 at once, and forgotten. They are never
 //! printed or logged.
 
 use std::io::{BufRead as _, IsTerminal as _};
+use std::time::SystemTime;
 
 use xmpp_sasl::{CredentialError, StoredCredentials, SystemRng};
 
@@ -44,6 +45,9 @@ pub enum UserError {
     /// The credentials could not be derived (e.g. SASLprep refuses the password).
     #[error("cannot use this password: {0}")]
     Credentials(#[from] CredentialError),
+    /// The class is not configured.
+    #[error("no account class `{0}` (see `[account_classes.NAME]` in the configuration)")]
+    UnknownClass(String),
 }
 
 /// Runs one `user` subcommand.
@@ -75,8 +79,25 @@ pub async fn execute(cmd: &UserCommand, config: &Config) -> Result<(), ServerErr
         UserCommand::Delete { jid } => {
             let account = account(config, jid)?;
             let storage = super::open_storage(config).await?;
-            storage.delete_account(&account).await?;
+            // The name stays reserved as after a deletion by the user. Contacts are told only
+            // by a running server's deletion (in band or on the web); this command works on
+            // the database alone.
+            let until = SystemTime::now() + config.registration.tombstone;
+            storage
+                .delete_account_with_tombstone(&account, Some(until))
+                .await?;
             println!("deleted {account}");
+        }
+        UserCommand::SetClass { jid, class } => {
+            let account = account(config, jid)?;
+            if !config.account_classes.contains_key(class) {
+                return Err(UserError::UnknownClass(class.clone()).into());
+            }
+            let storage = super::open_storage(config).await?;
+            // The default class is stored as no class, so a renamed default still applies.
+            let stored = (class != crate::config::DEFAULT_CLASS).then_some(class.as_str());
+            storage.set_account_class(&account, stored).await?;
+            println!("{account} is now in class {class}");
         }
         UserCommand::List { domain } => {
             let domains: Vec<String> = match domain {

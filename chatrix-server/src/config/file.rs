@@ -39,6 +39,15 @@ pub(crate) struct ConfigFile {
     /// Shared roster groups.
     #[serde(default)]
     pub(crate) shared_groups: SharedGroupsFile,
+    /// In-band and web registration.
+    #[serde(default)]
+    pub(crate) registration: super::accounts_file::RegistrationFile,
+    /// Bans after failed logins.
+    #[serde(default)]
+    pub(crate) fail2ban: super::accounts_file::Fail2BanFile,
+    /// The account web pages.
+    #[serde(default)]
+    pub(crate) web: super::accounts_file::WebFile,
 }
 
 /// The `[roster]` table.
@@ -55,6 +64,10 @@ pub(crate) struct RosterFile {
 pub(crate) struct AccountClassFile {
     /// How many offline messages an account of the class may hold.
     pub(crate) max_offline_messages: Option<Spanned<u32>>,
+    /// Bytes an account of the class may keep in HTTP upload.
+    pub(crate) upload_quota_bytes: Option<Spanned<u64>>,
+    /// Living accounts registered from one address (0: no limit).
+    pub(crate) max_accounts_per_address: Option<Spanned<u32>>,
 }
 
 /// The `[shared_groups]` table.
@@ -99,6 +112,10 @@ pub(crate) enum ListenerKindFile {
     C2sStarttls,
     /// XEP-0368 client-to-server, TLS from the first byte.
     C2sDirectTls,
+    /// The account web pages over HTTPS (the hosts' certificates).
+    WebHttps,
+    /// The account web pages over plain HTTP, for a TLS-terminating reverse proxy.
+    WebHttp,
 }
 
 /// `tls = "..."` of a listener.

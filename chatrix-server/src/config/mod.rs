@@ -9,6 +9,8 @@
 //! command line is relative to the current directory. A relative SQLite path is relative to
 //! the data dir.
 
+mod accounts;
+mod accounts_file;
 mod error;
 mod file;
 
@@ -23,6 +25,11 @@ use xmpp_core::jid::BareJid;
 use xmpp_core::xml::Limits;
 use xmpp_sasl::{MIN_ITERATIONS, Mechanism};
 
+pub use accounts::{
+    AccountClass, DEFAULT_CLASS, DEFAULT_MAX_OFFLINE_MESSAGES, DEFAULT_RESERVED_NAMES,
+    DEFAULT_UPLOAD_QUOTA_BYTES, Fail2BanConfig, RegistrationConfig, RegistrationMode,
+    SPONSOR_CLASS, WebConfig,
+};
 pub use error::{ConfigError, Location, Origin};
 use file::{ConfigFile, ListenerKindFile, TlsModeFile};
 
@@ -68,31 +75,18 @@ pub struct Config {
     pub account_classes: BTreeMap<String, AccountClass>,
     /// How often shared roster groups are checked for changes.
     pub shared_groups_poll: Duration,
+    /// In-band and web registration.
+    pub registration: RegistrationConfig,
+    /// Bans after failed logins.
+    pub fail2ban: Fail2BanConfig,
+    /// The account web pages.
+    pub web: WebConfig,
 }
 
-/// The class every account has until a class is set for it.
-pub const DEFAULT_CLASS: &str = "default";
 /// The roster size limit when the configuration sets none.
 pub const DEFAULT_MAX_ROSTER_ITEMS: usize = 1000;
-/// Offline messages per account of the default class (ejabberd's example default).
-pub const DEFAULT_MAX_OFFLINE_MESSAGES: u32 = 100;
 /// How often shared groups are checked when the configuration does not say.
 pub const DEFAULT_SHARED_GROUPS_POLL: Duration = Duration::from_secs(2);
-
-/// The limits an account's class gives it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AccountClass {
-    /// How many offline messages the account may hold.
-    pub max_offline_messages: u32,
-}
-
-impl Default for AccountClass {
-    fn default() -> Self {
-        Self {
-            max_offline_messages: DEFAULT_MAX_OFFLINE_MESSAGES,
-        }
-    }
-}
 
 impl Config {
     /// The limits of the default account class.
@@ -101,6 +95,14 @@ impl Config {
             .get(DEFAULT_CLASS)
             .copied()
             .unwrap_or_default()
+    }
+
+    /// The limits of class `name` (`None`: the default class). A class no longer in the
+    /// configuration falls back to the default class.
+    pub fn class(&self, name: Option<&str>) -> AccountClass {
+        name.and_then(|n| self.account_classes.get(n))
+            .copied()
+            .unwrap_or_else(|| self.default_class())
     }
 }
 
@@ -129,6 +131,10 @@ pub enum ListenerKind {
     C2sStarttls,
     /// Client-to-server, TLS from the first byte (XEP-0368), ALPN `xmpp-client`.
     C2sDirectTls,
+    /// The account web pages (register, change password, delete) over HTTPS.
+    WebHttps,
+    /// The account web pages over plain HTTP, for a TLS-terminating reverse proxy in front.
+    WebHttp,
 }
 
 impl ListenerKind {
@@ -137,6 +143,8 @@ impl ListenerKind {
         match self {
             Self::C2sStarttls => "c2s-starttls",
             Self::C2sDirectTls => "c2s-direct-tls",
+            Self::WebHttps => "web-https",
+            Self::WebHttp => "web-http",
         }
     }
 
@@ -145,7 +153,15 @@ impl ListenerKind {
         match self {
             Self::C2sStarttls => 5222,
             Self::C2sDirectTls => 5223,
+            // ejabberd's ports for the same pages.
+            Self::WebHttps => 5443,
+            Self::WebHttp => 5280,
         }
+    }
+
+    /// Whether it serves XMPP clients (the other kinds serve the web pages).
+    pub const fn is_c2s(self) -> bool {
+        matches!(self, Self::C2sStarttls | Self::C2sDirectTls)
     }
 }
 
@@ -333,19 +349,10 @@ impl<'a> Resolver<'a> {
             }
             Some(n) => n.into_inner(),
         };
-        let mut account_classes = BTreeMap::new();
-        account_classes.insert(DEFAULT_CLASS.to_owned(), AccountClass::default());
-        for (name, class) in file.account_classes {
-            let max_offline_messages = class
-                .max_offline_messages
-                .map_or(DEFAULT_MAX_OFFLINE_MESSAGES, Spanned::into_inner);
-            account_classes.insert(
-                name,
-                AccountClass {
-                    max_offline_messages,
-                },
-            );
-        }
+        let account_classes = accounts::account_classes(&file.account_classes);
+        let registration = self.registration(file.registration)?;
+        let fail2ban = self.fail2ban(file.fail2ban)?;
+        let web = self.web(file.web)?;
         let shared_groups_poll = match file.shared_groups.poll_interval_ms {
             None => DEFAULT_SHARED_GROUPS_POLL,
             Some(n) if *n.get_ref() == 0 => {
@@ -369,6 +376,9 @@ impl<'a> Resolver<'a> {
             max_roster_items,
             account_classes,
             shared_groups_poll,
+            registration,
+            fail2ban,
+            web,
         })
     }
 
@@ -447,23 +457,26 @@ impl<'a> Resolver<'a> {
         listeners: Option<Spanned<Vec<file::ListenerFile>>>,
     ) -> Result<Vec<ListenerConfig>, ConfigError> {
         let Some(listeners) = listeners else {
-            return Ok([ListenerKind::C2sStarttls, ListenerKind::C2sDirectTls]
-                .into_iter()
-                .map(|kind| ListenerConfig {
-                    kind,
-                    address: SocketAddr::new(
-                        IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                        kind.default_port(),
-                    ),
-                    tls: TlsMode::Required,
-                })
-                .collect());
+            return Ok([
+                ListenerKind::C2sStarttls,
+                ListenerKind::C2sDirectTls,
+                ListenerKind::WebHttps,
+            ]
+            .into_iter()
+            .map(|kind| ListenerConfig {
+                kind,
+                address: SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), kind.default_port()),
+                tls: TlsMode::Required,
+            })
+            .collect());
         };
         let mut out: Vec<ListenerConfig> = Vec::new();
         for (i, l) in listeners.into_inner().into_iter().enumerate() {
             let kind = match l.kind {
                 ListenerKindFile::C2sStarttls => ListenerKind::C2sStarttls,
                 ListenerKindFile::C2sDirectTls => ListenerKind::C2sDirectTls,
+                ListenerKindFile::WebHttps => ListenerKind::WebHttps,
+                ListenerKindFile::WebHttp => ListenerKind::WebHttp,
             };
             let ip = match l.address {
                 None => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -486,6 +499,13 @@ impl<'a> Resolver<'a> {
                             format!("listeners[{i}].tls"),
                             Some(t.span()),
                             "a c2s-direct-tls listener always uses TLS; use a c2s-starttls listener with tls = \"optional\"",
+                        ));
+                    }
+                    (TlsModeFile::Optional, ListenerKind::WebHttps | ListenerKind::WebHttp) => {
+                        return Err(self.invalid(
+                            format!("listeners[{i}].tls"),
+                            Some(t.span()),
+                            "`tls` is for c2s listeners; use kind = \"web-http\" behind a TLS-terminating proxy",
                         ));
                     }
                 },

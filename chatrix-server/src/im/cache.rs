@@ -123,6 +123,13 @@ impl Im {
         });
     }
 
+    /// Drops the cached roster even though sessions remain: the account was deleted, and
+    /// its sessions, until they close, must see no contacts.
+    pub(crate) async fn discard_roster(&self, owner: &BareJid) {
+        let _guard = self.locks.lock(owner).await;
+        self.rosters.with(|m| m.remove(owner));
+    }
+
     /// Drops the cached roster once the account has no session left.
     pub(crate) async fn forget_roster(&self, owner: &BareJid) {
         let _guard = self.locks.lock(owner).await;

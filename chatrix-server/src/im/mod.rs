@@ -11,6 +11,7 @@ mod cache;
 mod locks;
 mod offline;
 mod presence;
+mod removal;
 mod roster_iq;
 mod shared_groups;
 mod subscription;
@@ -29,14 +30,33 @@ pub(crate) use presence::note_directed;
 pub(crate) use shared_groups::SharedGroups;
 
 /// The limits of the IM core that come from the configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImLimits {
     /// The most items one roster may hold (a larger roster set gets `not-allowed`).
     pub max_roster_items: usize,
     /// Limits on names and groups of roster items.
     pub roster: RosterLimits,
-    /// How many offline messages an account of the default class may hold.
-    pub max_offline_messages: u32,
+    /// How many offline messages an account may hold, by its class.
+    pub offline: OfflineLimits,
+}
+
+/// Offline message limits by account class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineLimits {
+    /// The limit of the default class (and of a class no longer configured).
+    pub default: u32,
+    /// The limit of each configured class.
+    pub by_class: std::collections::BTreeMap<String, u32>,
+}
+
+impl OfflineLimits {
+    /// The limit for an account of `class` (`None`: the default class).
+    pub fn of(&self, class: Option<&str>) -> u32 {
+        class
+            .and_then(|c| self.by_class.get(c))
+            .copied()
+            .unwrap_or(self.default)
+    }
 }
 
 /// The IM core of a running server: routing, the bound sessions, storage and the account

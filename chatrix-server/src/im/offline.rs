@@ -36,15 +36,16 @@ impl Im {
         // Stored with its namespace declared, so that it parses on its own.
         stanza.element().write_to(&mut xml);
         let xml = String::from_utf8_lossy(&xml);
-        let limit = self.limits.max_offline_messages;
+        let limits = &self.limits.offline;
+        let limit_of = |class: Option<&str>| limits.of(class);
         match self
             .storage
-            .store_offline(&target, &xml, SystemTime::now(), limit)
+            .store_offline_for_class(&target, &xml, SystemTime::now(), &limit_of)
             .await
         {
             Ok(OfflineStored::Stored) => self.offline.insert(account),
             Ok(OfflineStored::Full) => {
-                tracing::debug!(%account, limit, "offline storage full; message bounced");
+                tracing::debug!(%account, "offline storage full; message bounced");
                 out.reply_error(
                     &stanza,
                     StanzaError::new(StanzaCondition::ServiceUnavailable)

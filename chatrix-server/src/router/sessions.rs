@@ -207,6 +207,24 @@ impl SessionRegistry {
         }
     }
 
+    /// Asks every session of `account` to close its stream with `error` (the account was
+    /// deleted). Returns how many were asked. Each session unbinds itself as it ends.
+    pub fn close_account(&self, account: &BareJid, error: &StreamError) -> usize {
+        // The handles are collected first: nothing is sent under the registry lock.
+        let handles: Vec<SessionHandle> = self
+            .view()
+            .0
+            .get(account)
+            .map_or_else(Vec::new, |e| e.iter().map(|e| e.handle.clone()).collect());
+        for handle in &handles {
+            // A session whose queue is full misses the close, as a replaced session does
+            // (known limit: the queue is the only channel to a session); it cannot log in
+            // again, and it ends at its next keep-alive failure or disconnect.
+            let _ = handle.try_send(Outbound::Close(Box::new(error.clone())));
+        }
+        handles.len()
+    }
+
     /// A consistent view for routing one stanza.
     pub fn view(&self) -> RegistryView<'_> {
         RegistryView(self.accounts.read().unwrap_or_else(PoisonError::into_inner))

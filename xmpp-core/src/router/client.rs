@@ -49,6 +49,10 @@ impl Router {
             actions.push(Action::RosterIq(stanza));
             return actions;
         }
+        if stanza.kind() == StanzaKind::Iq && is_own_register_iq(sender, &to, &stanza) {
+            actions.push(Action::RegisterIq(stanza));
+            return actions;
+        }
         self.route_to(sender, stanza, &to, sessions, now, &mut actions);
         actions
     }
@@ -251,6 +255,15 @@ fn is_own_roster_iq(sender: &FullJid, to: &Jid, iq: &Stanza) -> bool {
         && to.as_str() == sender.bare_str()
         && iq.iq_type().is_some_and(IqType::is_request)
         && iq.iq_payload().is_some_and(|p| p.ns() == ns::ROSTER)
+}
+
+/// An XEP-0077 request about the sender's own account: to its domain (the XEP's examples),
+/// its bare JID, or nobody (RFC 6120 §10.3, which means the same account).
+fn is_own_register_iq(sender: &FullJid, to: &Jid, iq: &Stanza) -> bool {
+    to.is_bare()
+        && (to.as_str() == sender.bare_str() || to.as_str() == sender.domain())
+        && iq.iq_type().is_some_and(IqType::is_request)
+        && iq.iq_payload().is_some_and(|p| p.is("query", ns::REGISTER))
 }
 
 fn to_account(

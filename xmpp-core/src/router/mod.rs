@@ -152,6 +152,10 @@ pub enum Action {
     },
     /// A roster get or set from the sender for its own roster (RFC 6121 §2).
     RosterIq(Stanza),
+    /// An XEP-0077 request from the sender about its own account (get the registration,
+    /// change the password, `<remove/>`), addressed to the sender's domain, its bare JID or
+    /// nobody.
+    RegisterIq(Stanza),
     /// The sender's presence broadcast (no `to`): available with its priority, or
     /// unavailable (RFC 6121 §4.2, §4.4, §4.5). The session table is not changed by the
     /// router: the server records the new availability.

@@ -573,3 +573,30 @@ fn directed_presence_is_delivered_and_remembered() {
         }]
     ));
 }
+
+#[test]
+fn own_register_requests_go_to_the_account_service() {
+    for xml in [
+        "<iq xmlns='jabber:client' type='get' id='r'><query xmlns='jabber:iq:register'/></iq>",
+        "<iq xmlns='jabber:client' type='set' id='r' to='example.org'><query xmlns='jabber:iq:register'><remove/></query></iq>",
+        "<iq xmlns='jabber:client' type='set' id='r' to='alice@example.org'><query xmlns='jabber:iq:register'><username>alice</username><password>x</password></query></iq>",
+    ] {
+        let actions = route("alice@example.org/phone", xml);
+        assert!(
+            matches!(actions.as_slice(), [Action::RegisterIq(_)]),
+            "{xml}: {actions:?}"
+        );
+    }
+    // Another account, another domain, a result: not a request about the sender's account.
+    for xml in [
+        "<iq xmlns='jabber:client' type='set' id='r' to='bob@example.org'><query xmlns='jabber:iq:register'><remove/></query></iq>",
+        "<iq xmlns='jabber:client' type='get' id='r' to='other.example'><query xmlns='jabber:iq:register'/></iq>",
+        "<iq xmlns='jabber:client' type='result' id='r'><query xmlns='jabber:iq:register'/></iq>",
+    ] {
+        let actions = route("alice@example.org/phone", xml);
+        assert!(
+            !actions.iter().any(|a| matches!(a, Action::RegisterIq(_))),
+            "{xml}: {actions:?}"
+        );
+    }
+}
