@@ -586,3 +586,172 @@ fn help_and_version() {
     assert!(stdout(&o).contains(env!("CARGO_PKG_VERSION")));
     assert!(!run(&["user", "frobnicate"], None).status.success());
 }
+
+#[tokio::test]
+async fn user_set_class_command() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("chatrix.toml");
+    write(
+        &config,
+        "data_dir = \"state\"\n\
+         [account_classes.team]\nmax_offline_messages = 500\n",
+    );
+    let c = path_str(&config);
+    let user = |args: &[&str]| {
+        let mut all = vec!["-c", c, "user"];
+        all.extend_from_slice(args);
+        run(&all, None)
+    };
+    assert_ok(&run(
+        &[
+            "-c",
+            c,
+            "user",
+            "add",
+            "alice@localhost",
+            "--password-stdin",
+        ],
+        Some("pencil\n"),
+    ));
+    let alice = AccountJid::parse("alice@localhost").unwrap_or_else(|e| panic!("{e}"));
+    let class = |expected: Option<&str>| {
+        let alice = alice.clone();
+        let data = dir.path().join("state");
+        let expected = expected.map(str::to_owned);
+        async move {
+            let storage = open(&data).await;
+            let class = storage
+                .account_class(&alice)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            storage.close().await;
+            assert_eq!(class, expected);
+        }
+    };
+
+    // The built-in sponsor class, with the JID normalised.
+    let o = user(&["set-class", "Alice@LOCALHOST", "sponsor"]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "alice@localhost is now in class sponsor\n");
+    class(Some("sponsor")).await;
+
+    // A configured class.
+    let o = user(&["set-class", "alice@localhost", "team"]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "alice@localhost is now in class team\n");
+    class(Some("team")).await;
+
+    // An unknown class is an error naming it, and changes nothing.
+    assert_fails_with(
+        &user(&["set-class", "alice@localhost", "gold"]),
+        "no account class `gold`",
+    );
+    class(Some("team")).await;
+
+    // The default class is stored as no class.
+    let o = user(&["set-class", "alice@localhost", "default"]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "alice@localhost is now in class default\n");
+    class(None).await;
+
+    // A missing account, a host that is not ours, a JID that is not an account.
+    assert_fails_with(
+        &user(&["set-class", "carol@localhost", "sponsor"]),
+        "does not exist",
+    );
+    assert_fails_with(
+        &user(&["set-class", "alice@example.org", "sponsor"]),
+        "not a host",
+    );
+    assert_fails_with(&user(&["set-class", "localhost", "sponsor"]), "user@domain");
+    assert_fails_with(&user(&["set-class", "alice@localhost"]), "CLASS");
+}
+
+#[tokio::test]
+async fn ban_commands() {
+    use std::net::IpAddr;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use chatrix_server::storage::Ban;
+
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap_or_else(|| panic!("utf-8 path"));
+    let ban = |args: &[&str]| {
+        let mut all = vec!["--data-dir", d, "ban"];
+        all.extend_from_slice(args);
+        run(&all, None)
+    };
+    let ip = |s: &str| -> IpAddr { s.parse().unwrap_or_else(|e| panic!("{s}: {e}")) };
+    // 2100-01-01T00:00:00Z, and a time long gone.
+    let future = UNIX_EPOCH + Duration::from_secs(4_102_444_800);
+    let past = UNIX_EPOCH + Duration::from_secs(946_684_800);
+
+    // Nothing banned: nothing listed.
+    let o = ban(&["list"]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "");
+
+    {
+        let storage = open(&data).await;
+        for (addr, until, reason) in [
+            ("2001:db8::7", future, "manual"),
+            ("192.0.2.7", future, "failed logins"),
+            ("192.0.2.8", future, "failed logins"),
+            ("198.51.100.1", past, "failed logins"),
+        ] {
+            storage
+                .put_ban(&Ban {
+                    ip: ip(addr),
+                    until,
+                    reason: reason.to_owned(),
+                    created_at: SystemTime::now(),
+                })
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        storage.close().await;
+    }
+
+    // The bans in force, IPv4 first; the expired one is not listed.
+    let o = ban(&["list"]);
+    assert_ok(&o);
+    assert_eq!(
+        stdout(&o),
+        "192.0.2.7 until 2100-01-01T00:00:00Z (failed logins)\n\
+         192.0.2.8 until 2100-01-01T00:00:00Z (failed logins)\n\
+         2001:db8::7 until 2100-01-01T00:00:00Z (manual)\n"
+    );
+
+    let o = ban(&["remove", "192.0.2.7"]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "lifted the ban of 192.0.2.7\n");
+    let o = ban(&["remove", "192.0.2.7"]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "192.0.2.7 is not banned\n");
+    // An IPv4-mapped IPv6 address is its IPv4 address.
+    let o = ban(&["remove", "::ffff:192.0.2.8"]);
+    assert_ok(&o);
+    assert_eq!(stdout(&o), "lifted the ban of ::ffff:192.0.2.8\n");
+    assert_fails_with(&ban(&["remove", "192.0.2"]), "invalid");
+    assert_fails_with(&ban(&["remove"]), "<IP>");
+
+    let o = ban(&["list"]);
+    assert_ok(&o);
+    assert_eq!(
+        stdout(&o),
+        "2001:db8::7 until 2100-01-01T00:00:00Z (manual)\n"
+    );
+    let storage = open(&data).await;
+    for addr in ["192.0.2.7", "192.0.2.8"] {
+        assert_eq!(
+            storage
+                .ban(ip(addr))
+                .await
+                .unwrap_or_else(|e| panic!("{e}")),
+            None,
+            "{addr}"
+        );
+    }
+    storage.close().await;
+}
