@@ -21,11 +21,11 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use support::im::{PASSWORD, account, add_user};
-use support::raw::{Raw, stanza_error};
+use support::raw::{Raw, sasl_start, stanza_error};
 use support::{Backend, TestServer, on_both_backends, with_server};
 use xmpp_core::dataform::{FieldType, Form, FormKind};
 use xmpp_core::{Element, ErrorType, StanzaCondition, StanzaError, StreamCondition, ns};
-use xmpp_sasl::{ClientOptions, ClientSession, Mechanism, SystemRng, decode_sasl_payload};
+use xmpp_sasl::Mechanism;
 
 /// A password well above the default minimum strength (40 bits).
 const STRONG: &str = "correct horse battery staple";
@@ -522,45 +522,20 @@ async fn registration_then_sasl_on_the_same_stream(server: Arc<TestServer>) {
     let (mut c, _) = tls_stream(&server).await;
     let form = captcha_form(&mut c, "form1").await;
     let answer = read_picture(&server, &form);
-    let options = ClientOptions::new("carol", STRONG);
-    let mut session = ClientSession::new(Mechanism::ScramSha256, &options, &mut SystemRng::new())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let initial = session.initial_response().unwrap_or_else(|e| panic!("{e}"));
+    let (session, auth, _) = sasl_start(Mechanism::ScramSha256, "carol", STRONG);
     c.send(&format!(
-        "<iq type='set' id='reg1'>{}</iq><auth xmlns='{}' mechanism='SCRAM-SHA-256'>{}</auth>",
+        "<iq type='set' id='reg1'>{}</iq>{auth}",
         captcha_submission(&form, "carol", STRONG, Some(&answer)),
-        ns::SASL,
-        xmpp_sasl::encode_sasl_payload(&initial)
     ))
     .await;
     let registered = c.recv().await;
     assert_eq!(registered.attr("id"), Some("reg1"), "{registered:?}");
     assert_result(&registered);
-    loop {
-        let reply = c.recv().await;
-        assert_eq!(reply.ns(), ns::SASL, "{reply:?}");
-        let data = decode_sasl_payload(&reply.text()).unwrap_or_else(|e| panic!("{e}"));
-        match reply.name() {
-            "challenge" => {
-                let response = session
-                    .handle_challenge(&data.unwrap_or_default())
-                    .unwrap_or_else(|e| panic!("{e}"));
-                c.send(&format!(
-                    "<response xmlns='{}'>{}</response>",
-                    ns::SASL,
-                    xmpp_sasl::encode_base64(&response)
-                ))
-                .await;
-            }
-            "success" => {
-                session
-                    .handle_success(data.as_deref())
-                    .unwrap_or_else(|e| panic!("server signature: {e}"));
-                break;
-            }
-            _ => panic!("authentication failed: {reply:?}"),
-        }
-    }
+    let (success, _) = c.sasl_finish(session).await;
+    assert!(
+        success.is("success", ns::SASL),
+        "authentication failed: {success:?}"
+    );
     bind(&mut c, "carol", "laptop").await;
     c.ping("bound").await;
 }

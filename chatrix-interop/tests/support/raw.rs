@@ -247,17 +247,19 @@ impl Raw {
         user: &str,
         password: &str,
     ) -> (Element, Vec<Vec<u8>>, Vec<u8>) {
-        let options = ClientOptions::new(user, password);
-        let mut session = ClientSession::new(mechanism, &options, &mut SystemRng::new())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let initial = session.initial_response().unwrap_or_else(|e| panic!("{e}"));
-        self.send(&format!(
-            "<auth xmlns='{}' mechanism='{}'>{}</auth>",
-            ns::SASL,
-            mechanism.as_str(),
-            xmpp_sasl::encode_sasl_payload(&initial)
-        ))
-        .await;
+        let (session, auth, initial) = sasl_start(mechanism, user, password);
+        self.send(&auth).await;
+        let (reply, challenges) = self.sasl_finish(session).await;
+        (reply, challenges, initial)
+    }
+
+    /// The rest of a SASL exchange whose `<auth/>` ([`sasl_start`]) went out already:
+    /// answers challenges until `<success/>` (whose server signature is checked) or
+    /// `<failure/>`, and returns it with the challenges.
+    pub(crate) async fn sasl_finish(
+        &mut self,
+        mut session: ClientSession,
+    ) -> (Element, Vec<Vec<u8>>) {
         let mut challenges = Vec::new();
         loop {
             let reply = self.recv().await;
@@ -281,9 +283,9 @@ impl Raw {
                     session
                         .handle_success(data.as_deref())
                         .unwrap_or_else(|e| panic!("server signature: {e}"));
-                    return (reply, challenges, initial);
+                    return (reply, challenges);
                 }
-                _ => return (reply, challenges, initial),
+                _ => return (reply, challenges),
             }
         }
     }
@@ -387,6 +389,26 @@ impl Raw {
 }
 
 /// The parsed `<error/>` of an error reply.
+/// A client SASL session for `user`, its `<auth/>` element and its initial response: what a
+/// test sends itself (e.g. pipelined after another request) before [`Raw::sasl_finish`].
+pub(crate) fn sasl_start(
+    mechanism: Mechanism,
+    user: &str,
+    password: &str,
+) -> (ClientSession, String, Vec<u8>) {
+    let options = ClientOptions::new(user, password);
+    let mut session = ClientSession::new(mechanism, &options, &mut SystemRng::new())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let initial = session.initial_response().unwrap_or_else(|e| panic!("{e}"));
+    let auth = format!(
+        "<auth xmlns='{}' mechanism='{}'>{}</auth>",
+        ns::SASL,
+        mechanism.as_str(),
+        xmpp_sasl::encode_sasl_payload(&initial)
+    );
+    (session, auth, initial)
+}
+
 pub(crate) fn stanza_error(reply: &Element) -> StanzaError {
     let Some(error) = reply.get_child("error", ns::JABBER_CLIENT) else {
         panic!("no <error/> in {reply:?}")
