@@ -7,7 +7,10 @@
 //!   ([`TlsConfigs`], [`TlsMaterial`]), the self-signed certificate of a fresh server.
 //! - [`secret`]: the persistent server secret; [`data_dir`]: files in the data directory.
 //! - [`context`]: [`ServerContext`], everything a running server shares.
-//! - [`c2s`]: client connections.
+//! - [`c2s`]: client connections (and the `web-*` listeners beside them).
+//! - [`accounts`]: registration, password changes, deletion and bans, shared by in-band
+//!   XEP-0077 and the web pages (`web`); built from [`abuse`] (rate limits, fail2ban,
+//!   networks), [`captcha`] and the injected [`clock`].
 //! - [`cli`] and [`commands`]: the command line (`run`, `check-config`, `user ...`).
 //!
 //! The binary (`src/main.rs`) only parses the command line, sets up logging and calls
@@ -15,8 +18,8 @@
 //! [`ServerContext`] and call [`c2s::run`].
 #![warn(missing_docs)]
 
-pub mod accounts;
 pub mod abuse;
+pub mod accounts;
 pub mod c2s;
 pub mod captcha;
 pub mod cli;
