@@ -371,6 +371,60 @@ async fn tombstone_holds_the_name_for_its_period(server: Arc<TestServer>) {
     assert_eq!(roster.children().count(), 0, "{roster:?}");
 }
 
+/// A stream that authenticated as Alice before her deletion but had not bound a resource yet
+/// must not get a session for the deleted account afterwards: it is closed (`not-authorized`)
+/// or its bind is refused, and it cannot send anything as Alice.
+///
+/// Written against a server where `SessionRegistry::close_account` closed only bound sessions
+/// and `Session::bind` did not check that the account still existed: the bind succeeded and
+/// the stream then sent presence, read an (empty) roster and stored a message for Bob from
+/// `alice@localhost/late` after the account was gone.
+async fn a_stream_authenticated_before_the_deletion_cannot_bind(server: Arc<TestServer>) {
+    let mut late = Raw::direct(server.direct, &server.cert_path()).await;
+    late.open("localhost").await;
+    let (ok, _, _) = late
+        .authenticate(Mechanism::ScramSha256, "alice", PASSWORD)
+        .await;
+    assert!(ok.is("success", ns::SASL), "{ok:?}");
+    let (_, features) = late.open("localhost").await;
+    assert!(features.has_child("bind", ns::BIND), "{features:?}");
+
+    let mut c = Raw::login(&server, "alice", PASSWORD, "phone").await;
+    c.send(&remove_iq("del")).await;
+    let result = c.recv().await;
+    assert_eq!(result.attr("type"), Some("result"), "{result:?}");
+    expect_deleted_close(&mut c, "alice/phone").await;
+
+    late.send(&format!(
+        "<iq type='set' id='bind'><bind xmlns='{}'><resource>late</resource></bind></iq>",
+        ns::BIND
+    ))
+    .await;
+    match late.next().await {
+        Got::Event(FrameEvent::Element(e)) if e.is("error", ns::STREAM) => {
+            let error = StreamError::from_element(&e).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(error.condition, StreamCondition::NotAuthorized, "{e:?}");
+        }
+        Got::Event(FrameEvent::Element(e)) if e.attr("id") == Some("bind") => {
+            assert_eq!(
+                e.attr("type"),
+                Some("error"),
+                "a session was bound for the deleted account: {e:?}"
+            );
+            late.send(&message(BOB, Some("chat"), "ghost", "from the grave"))
+                .await;
+            let reply = late.recv().await;
+            assert_eq!(reply.attr("type"), Some("error"), "{reply:?}");
+        }
+        Got::Closed => {}
+        other @ Got::Event(_) => panic!("expected the bind to fail, got {other:?}"),
+    }
+    assert_eq!(
+        server.ctx.storage.offline_count(&account(BOB)).await.ok(),
+        Some(0)
+    );
+}
+
 /// A server with Alice and Bob, and the scenario.
 async fn run<F, Fut>(backend: Backend, extra: &str, scenario: F)
 where
@@ -391,3 +445,29 @@ on_both_backends!(
     deleted_data_is_gone => EXTRA,
     tombstone_holds_the_name_for_its_period => EXTRA,
 );
+
+/// [`a_stream_authenticated_before_the_deletion_cannot_bind`]: a stream that authenticated
+/// just before its account was deleted gets no session.
+mod late_bind {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite() {
+        run(
+            Backend::Sqlite,
+            EXTRA,
+            a_stream_authenticated_before_the_deletion_cannot_bind,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        run(
+            Backend::Postgres,
+            EXTRA,
+            a_stream_authenticated_before_the_deletion_cannot_bind,
+        )
+        .await;
+    }
+}

@@ -24,7 +24,7 @@ use support::raw::{Io, Raw, tls_handshake};
 use support::{Backend, Servers, TestServer, on_both_backends, with_restartable_server};
 use tokio::io::AsyncReadExt as _;
 use tokio::net::{TcpSocket, TcpStream};
-use xmpp_core::{Element, StreamCondition, ns};
+use xmpp_core::{Element, StreamCondition, StreamError, ns};
 use xmpp_sasl::Mechanism;
 
 const BAN_SECS: u64 = 600;
@@ -385,6 +385,81 @@ async fn aborts_do_not_count_and_failures_are_forgotten(servers: Servers) {
     expect_refused_before_tls(server.starttls, HERE).await;
 }
 
+/// A ban stops authentication on connections the address opened before it, not only new
+/// connections: otherwise a guesser opens many connections first and keeps three guesses on
+/// each (the stream's own limit) after the ban. After the ban, a held Direct TLS connection
+/// and a held STARTTLS connection (upgraded after the ban) do not authenticate, even with the
+/// right password: the server refuses the attempt (SASL failure) or ends the stream with
+/// `policy-violation`.
+///
+/// Written against a server that checked the ban only when it accepted a connection
+/// (`serve_starttls`, `serve_direct_tls`): both held connections authenticated then.
+async fn connections_opened_before_the_ban_cannot_keep_guessing(servers: Servers) {
+    let server = servers.current();
+    let mut held = direct_from(&server, HERE).await;
+    let mut held_plain = plain_from(HERE, server.starttls).await;
+    held_plain.open("localhost").await;
+
+    failed_logins(&server, HERE, 3).await;
+    assert!(server.accounts.banned(HERE).await.is_some());
+
+    let answer = attempt(&mut held).await;
+    assert!(
+        !answer.is("success", ns::SASL),
+        "a connection held from before the ban authenticated: {answer:?}"
+    );
+    held_plain.send(support::raw::STARTTLS).await;
+    match held_plain.next().await {
+        support::raw::Got::Event(xmpp_stream::FrameEvent::Element(e))
+            if e.is("proceed", ns::TLS) =>
+        {
+            let Io::Plain(tcp) = std::mem::replace(&mut held_plain.io, Io::Taken) else {
+                unreachable!()
+            };
+            held_plain.io = Io::Tls(Box::new(
+                tls_handshake(tcp, &server.cert_path(), false).await,
+            ));
+            held_plain.framer.restart();
+            held_plain.send(&support::raw::header_to("localhost")).await;
+            let _ = held_plain.recv_header().await;
+            let next = held_plain.recv().await;
+            if next.is("features", ns::STREAM) {
+                let answer = attempt(&mut held_plain).await;
+                assert!(
+                    !answer.is("success", ns::SASL),
+                    "a STARTTLS connection held from before the ban authenticated: {answer:?}"
+                );
+            } else {
+                assert!(next.is("error", ns::STREAM), "{next:?}");
+            }
+        }
+        // Refused before TLS: the stream error, or the end of the connection.
+        _ => {}
+    }
+}
+
+/// Alice's right password on a connection opened before the ban: the server's first answer,
+/// which must refuse the attempt at once (a `policy-violation` stream error, or a SASL
+/// `<failure/>`): a challenge would let the exchange go on to `<success/>`.
+async fn attempt(c: &mut Raw) -> Element {
+    let (_, auth, _) = support::raw::sasl_start(Mechanism::ScramSha256, "alice", PASSWORD);
+    c.send(&auth).await;
+    let answer = c.recv().await;
+    assert!(
+        answer.is("error", ns::STREAM) || answer.is("failure", ns::SASL),
+        "the attempt of a banned address was not refused: {answer:?}"
+    );
+    if answer.is("error", ns::STREAM) {
+        let error = StreamError::from_element(&answer).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            error.condition,
+            StreamCondition::PolicyViolation,
+            "{answer:?}"
+        );
+    }
+    answer
+}
+
 /// A restartable server with Alice, and the scenario.
 async fn run<F, Fut>(backend: Backend, extra: &str, scenario: F)
 where
@@ -405,3 +480,29 @@ on_both_backends!(
     web_password_checks_share_the_counter => FAIL2BAN,
     aborts_do_not_count_and_failures_are_forgotten => WINDOW,
 );
+
+/// [`connections_opened_before_the_ban_cannot_keep_guessing`]: the server checks the ban again
+/// before each authentication, not only when it accepts a connection.
+mod held_connections {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite() {
+        run(
+            Backend::Sqlite,
+            FAIL2BAN,
+            connections_opened_before_the_ban_cannot_keep_guessing,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        run(
+            Backend::Postgres,
+            FAIL2BAN,
+            connections_opened_before_the_ban_cannot_keep_guessing,
+        )
+        .await;
+    }
+}
