@@ -207,6 +207,7 @@ impl Accounts {
             Err(StorageError::Tombstoned { .. }) => return Err(AccountError::Tombstoned),
             Err(e) => return Err(e.into()),
         }
+        self.im.forget_deletion(account.as_bare());
         match req.channel {
             Channel::InBand => self.per_address.record(key, now),
             Channel::Web => self.web.record((), now),

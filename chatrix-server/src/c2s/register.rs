@@ -21,14 +21,19 @@ const CAPTCHA_LABEL: &str = "Enter the text you see";
 /// The bytes that refuse a connection from a banned address, or `None` when it is not
 /// banned.
 pub(super) async fn refusal_if_banned(shared: &Shared, peer: SocketAddr) -> Option<Bytes> {
+    let error = ban_error(shared, peer).await?;
+    let domain = shared.ctx.config.hosts.first().map(|h| h.domain.as_str());
+    Some(xmpp_stream::c2s::refusal(domain, &error))
+}
+
+/// The stream error for a banned address (`policy-violation`, saying when to try again), or
+/// `None` when it is not banned.
+pub(super) async fn ban_error(shared: &Shared, peer: SocketAddr) -> Option<StreamError> {
     let retry_after = shared.accounts.banned(peer.ip()).await?;
     let error = AccountError::Banned { retry_after };
-    let domain = shared.ctx.config.hosts.first().map(|h| h.domain.as_str());
-    Some(xmpp_stream::c2s::refusal(
-        domain,
-        &StreamError::new(StreamCondition::PolicyViolation)
-            .with_text(Some("en"), error.to_string()),
-    ))
+    Some(
+        StreamError::new(StreamCondition::PolicyViolation).with_text(Some("en"), error.to_string()),
+    )
 }
 
 /// Answers a register IQ received before authentication (get: the form; set: register).

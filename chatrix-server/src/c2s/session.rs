@@ -266,6 +266,11 @@ impl Session {
                 hash,
                 ..
             } => {
+                // A connection opened before its address was banned may not go on guessing.
+                if let Some(refusal) = super::register::ban_error(&self.shared, self.peer).await {
+                    self.conn.close(refusal);
+                    return None;
+                }
                 let found = self
                     .shared
                     .ctx
@@ -338,6 +343,13 @@ impl Session {
                 }
             },
         };
+        if self.shared.im.was_deleted(&account) {
+            // Authenticated just before the account was deleted: no session for it.
+            return self.conn.close(
+                StreamError::new(StreamCondition::NotAuthorized)
+                    .with_text(Some("en"), "this account was deleted"),
+            );
+        }
         let Ok(jid) = account.with_resource(&resource) else {
             return self
                 .conn

@@ -72,6 +72,9 @@ pub struct Im {
     rosters: RosterCache,
     offline: OfflineIndex,
     next_push_id: AtomicU64,
+    /// Accounts deleted lately (see `removal.rs`): streams that authenticated before the
+    /// deletion must not bind afterwards.
+    deleted: removal::RecentlyDeleted,
 }
 
 /// What handling one stanza sends back to the session that sent it, in order.
@@ -128,6 +131,7 @@ impl Im {
             rosters: RosterCache::default(),
             offline: OfflineIndex::default(),
             next_push_id: AtomicU64::new(1),
+            deleted: removal::RecentlyDeleted::default(),
         }
     }
 
