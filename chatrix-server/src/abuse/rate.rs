@@ -84,16 +84,19 @@ impl RetryAfter {
     }
 }
 
-/// "42 minutes", "1 minute", "30 seconds": the wait as a person would say it, rounded up.
+/// "6 hours", "42 minutes", "1 minute", "30 seconds": the wait as a person would say it,
+/// rounded up (so "try again in" is never too early). Hours from an hour and a half on.
 pub(crate) struct Wait(pub(crate) Duration);
 
 impl fmt::Display for Wait {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let wait = RetryAfter(self.0);
-        let (n, unit) = if wait.secs_ceil() < 60 {
-            (wait.secs_ceil(), "second")
+        let secs = RetryAfter(self.0).secs_ceil();
+        let (n, unit) = if secs < 60 {
+            (secs, "second")
+        } else if secs < 5400 {
+            (secs.div_ceil(60), "minute")
         } else {
-            (wait.minutes_ceil(), "minute")
+            (secs.div_ceil(3600), "hour")
         };
         write!(f, "{n} {unit}{}", if n == 1 { "" } else { "s" })
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use xmpp_core::{StanzaCondition, StanzaError};
 
 use crate::StorageError;
+use crate::abuse::rate::Wait;
 
 /// Why registration, a password change or a deletion was refused.
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +19,7 @@ pub enum AccountError {
     #[error("registration is not open to your network")]
     NotFromThisNetwork,
     /// Too many registrations from this address (in band) or in total (web) lately.
-    #[error("too many registrations; try again in {}", in_words(*retry_after))]
+    #[error("too many registrations; try again in {}", Wait(*retry_after))]
     RateLimited {
         /// When the next attempt may succeed.
         retry_after: Duration,
@@ -33,7 +34,7 @@ pub enum AccountError {
     #[error("the CAPTCHA answer was wrong or has expired; ask for a new one")]
     CaptchaWrong,
     /// This address asked for too many CAPTCHAs.
-    #[error("too many CAPTCHA requests; try again in {}", in_words(*retry_after))]
+    #[error("too many CAPTCHA requests; try again in {}", Wait(*retry_after))]
     CaptchaFlooded {
         /// When a CAPTCHA may be asked again.
         retry_after: Duration,
@@ -69,7 +70,7 @@ pub enum AccountError {
     #[error("wrong username or password")]
     WrongCredentials,
     /// The address is banned after failed logins.
-    #[error("too many failed logins from your address; try again in {}", in_words(*retry_after))]
+    #[error("too many failed logins from your address; try again in {}", Wait(*retry_after))]
     Banned {
         /// When the ban ends.
         retry_after: Duration,
@@ -149,36 +150,26 @@ impl AccountError {
     }
 }
 
-/// "42 minutes", "1 hour", "30 seconds": rounded up, so "try again in" is never too early.
-pub(crate) fn in_words(d: Duration) -> String {
-    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
-    let (n, unit) = if secs >= 5400 {
-        (secs.div_ceil(3600), "hour")
-    } else if secs >= 90 {
-        (secs.div_ceil(60), "minute")
-    } else {
-        (secs.max(1), "second")
-    };
-    if n == 1 {
-        format!("1 {unit}")
-    } else {
-        format!("{n} {unit}s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations_in_words_round_up() {
-        assert_eq!(in_words(Duration::from_secs(0)), "1 second");
-        assert_eq!(in_words(Duration::from_millis(30_200)), "31 seconds");
-        assert_eq!(in_words(Duration::from_secs(89)), "89 seconds");
-        assert_eq!(in_words(Duration::from_secs(90)), "2 minutes");
-        assert_eq!(in_words(Duration::from_secs(2520)), "42 minutes");
-        assert_eq!(in_words(Duration::from_secs(3600)), "60 minutes");
-        assert_eq!(in_words(Duration::from_secs(6 * 3600)), "6 hours");
+    fn waits_are_said_in_words_rounded_up() {
+        let banned = |secs| {
+            AccountError::Banned {
+                retry_after: Duration::from_secs(secs),
+            }
+            .to_string()
+        };
+        assert!(
+            banned(0).ends_with("try again in 0 seconds"),
+            "{}",
+            banned(0)
+        );
+        assert!(banned(89).ends_with("2 minutes"));
+        assert!(banned(3600).ends_with("60 minutes"));
+        assert!(banned(6 * 3600).ends_with("6 hours"));
     }
 
     #[test]
