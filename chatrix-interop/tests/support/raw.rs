@@ -37,8 +37,16 @@ pub(crate) fn header_to(to: &str) -> String {
     )
 }
 
-/// A TLS client configuration that trusts exactly the server's generated certificate.
+/// A TLS client configuration that trusts exactly the server's generated certificate, with
+/// ALPN `xmpp-client` when `alpn`.
 pub(crate) fn tls_config(ca: &Path, alpn: bool) -> Arc<rustls::ClientConfig> {
+    let protocols: &[&[u8]] = if alpn { &[b"xmpp-client"] } else { &[] };
+    tls_config_alpn(ca, protocols)
+}
+
+/// A TLS client configuration that trusts exactly the certificate in `ca` (PEM), offering
+/// these ALPN protocols (e.g. `http/1.1` for the web pages).
+pub(crate) fn tls_config_alpn(ca: &Path, protocols: &[&[u8]]) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     let cert = CertificateDer::from_pem_file(ca).unwrap_or_else(|e| panic!("{e}"));
     roots.add(cert).unwrap_or_else(|e| panic!("{e}"));
@@ -49,9 +57,7 @@ pub(crate) fn tls_config(ca: &Path, alpn: bool) -> Arc<rustls::ClientConfig> {
     .unwrap_or_else(|e| panic!("{e}"))
     .with_root_certificates(roots)
     .with_no_client_auth();
-    if alpn {
-        config.alpn_protocols = vec![b"xmpp-client".to_vec()];
-    }
+    config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
     Arc::new(config)
 }
 

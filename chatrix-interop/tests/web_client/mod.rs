@@ -10,8 +10,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use hyper::header::HeaderMap;
 use hyper_util::rt::TokioIo;
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 
 /// Where to send requests, and the cookie the server set.
@@ -95,24 +94,10 @@ impl Http {
     /// HTTPS to `addr` as `localhost`, trusting the certificate in `ca` (PEM), ALPN
     /// `http/1.1`.
     pub(crate) fn tls(addr: SocketAddr, ca: &Path) -> Self {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(ca).unwrap_or_else(|e| panic!("{e}")) {
-            roots
-                .add(cert.unwrap_or_else(|e| panic!("{e}")))
-                .unwrap_or_else(|e| panic!("{e}"));
-        }
-        let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Self {
             addr,
             host: format!("localhost:{}", addr.port()),
-            tls: Some(Arc::new(config)),
+            tls: Some(crate::support::raw::tls_config_alpn(ca, &[b"http/1.1"])),
             cookie: None,
         }
     }
