@@ -400,7 +400,7 @@ mod scenarios {
         ));
         assert!(backend(&s.presence_publishers(&romeo).await.map(|_| ())));
         assert!(backend(
-            &s.store_offline(&alice, "<m/>", SystemTime::now(), 10)
+            &s.store_offline(&alice, "<m/>", SystemTime::now(), &|_| 10)
                 .await
                 .map(|_| ())
         ));
@@ -435,7 +435,7 @@ mod scenarios {
         assert!(backend(&s.remove_ban(home).await.map(|_| ())));
         assert!(backend(&s.purge_bans(t0()).await.map(|_| ())));
         assert!(backend(
-            &s.store_offline_for_class(&alice, "<m/>", t0(), &|_| 10)
+            &s.store_offline(&alice, "<m/>", t0(), &|_| 10)
                 .await
                 .map(|_| ())
         ));
@@ -780,19 +780,19 @@ mod scenarios {
         ];
         for (i, stanza) in (0_u64..).zip(stanzas) {
             let at = base + Duration::from_micros(i);
-            let r = s.store_offline(alice, stanza, at, 3).await;
+            let r = s.store_offline(alice, stanza, at, &|_| 3).await;
             assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
         }
         // Exactly `limit` stored, then Full, nothing written.
-        let r = s.store_offline(alice, "<message/>", base, 3).await;
+        let r = s.store_offline(alice, "<message/>", base, &|_| 3).await;
         assert!(matches!(r, Ok(OfflineStored::Full)), "{r:?}");
         assert_eq!(s.offline_count(alice).await.ok(), Some(3));
         // Bob's store is his own.
-        let r = s.store_offline(bob, "<message/>", base, 1).await;
+        let r = s.store_offline(bob, "<message/>", base, &|_| 1).await;
         assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
-        let r = s.store_offline(bob, "<message/>", base, 1).await;
+        let r = s.store_offline(bob, "<message/>", base, &|_| 1).await;
         assert!(matches!(r, Ok(OfflineStored::Full)), "{r:?}");
-        let r = s.store_offline(bob, "<message/>", base, 0).await;
+        let r = s.store_offline(bob, "<message/>", base, &|_| 0).await;
         assert!(matches!(r, Ok(OfflineStored::Full)), "{r:?}");
         // Both now hold messages, each listed once.
         let holders = s
@@ -814,7 +814,7 @@ mod scenarios {
         }
         // A time before the epoch survives too.
         let old = UNIX_EPOCH - Duration::from_micros(1_234_567);
-        let r = s.store_offline(bob, "<old/>", old, 5).await;
+        let r = s.store_offline(bob, "<old/>", old, &|_| 5).await;
         assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
         let bobs = s
             .offline_messages(bob)
@@ -837,7 +837,9 @@ mod scenarios {
         // Ids are never used again, even after everything was deleted.
         let max = got[2].id.max(bobs.iter().map(|m| m.id).max().unwrap_or(0));
         assert_eq!(s.delete_offline(alice, i64::MAX).await.ok(), Some(1));
-        let r = s.store_offline(alice, "<new/>", SystemTime::now(), 3).await;
+        let r = s
+            .store_offline(alice, "<new/>", SystemTime::now(), &|_| 3)
+            .await;
         assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
         let new = s
             .offline_messages(alice)
@@ -849,7 +851,9 @@ mod scenarios {
         // A missing account: NotFound, whatever the limit.
         let carol = account("carol@example.org");
         for limit in [0, 10] {
-            let e = s.store_offline(&carol, "<message/>", base, limit).await;
+            let e = s
+                .store_offline(&carol, "<message/>", base, &|_| limit)
+                .await;
             assert!(
                 matches!(&e, Err(StorageError::NotFound(a)) if *a == carol),
                 "{e:?}"
@@ -866,7 +870,7 @@ mod scenarios {
         for i in 0..20 {
             let (s, alice) = (s.clone(), alice.clone());
             tasks.push(tokio::spawn(async move {
-                s.store_offline(&alice, &format!("<m n='{i}'/>"), SystemTime::now(), 10)
+                s.store_offline(&alice, &format!("<m n='{i}'/>"), SystemTime::now(), &|_| 10)
                     .await
             }));
         }
@@ -896,10 +900,14 @@ mod scenarios {
         alice_item.subscription = Subscription::Both;
         put(&s, bob, &alice_item).await;
         for _ in 0..3 {
-            let r = s.store_offline(alice, "<m/>", SystemTime::now(), 10).await;
+            let r = s
+                .store_offline(alice, "<m/>", SystemTime::now(), &|_| 10)
+                .await;
             assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
         }
-        let r = s.store_offline(bob, "<m/>", SystemTime::now(), 10).await;
+        let r = s
+            .store_offline(bob, "<m/>", SystemTime::now(), &|_| 10)
+            .await;
         assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
         s.create_shared_group("example.org", "staff", "Staff", false)
             .await
@@ -1195,7 +1203,7 @@ mod scenarios {
         // Deleted with a tombstone: everything goes (the cascades are the same as without),
         // and the name is refused until the tombstone expires.
         put(&s, &alice, &RosterItem::new(bare("romeo@example.net"))).await;
-        let stored = s.store_offline(&alice, "<m/>", now, 10).await;
+        let stored = s.store_offline(&alice, "<m/>", now, &|_| 10).await;
         assert!(matches!(stored, Ok(OfflineStored::Stored)), "{stored:?}");
         let until = now + Duration::from_secs(1000);
         s.delete_account_with_tombstone(&alice, Some(until))
@@ -1540,8 +1548,7 @@ mod scenarios {
                 .push(class.map(str::to_owned));
             class_limit(class)
         };
-        let store =
-            async |a: &AccountJid| s.store_offline_for_class(a, "<m/>", t0(), &limit_of).await;
+        let store = async |a: &AccountJid| s.store_offline(a, "<m/>", t0(), &limit_of).await;
         assert!(matches!(store(alice).await, Ok(OfflineStored::Stored)));
         assert!(matches!(store(alice).await, Ok(OfflineStored::Full)));
         for _ in 0..3 {
@@ -1568,7 +1575,7 @@ mod scenarios {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(matches!(store(bob).await, Ok(OfflineStored::Full)));
         // The fixed-limit store is unchanged, class or not.
-        let r = s.store_offline(bob, "<m/>", t0(), 4).await;
+        let r = s.store_offline(bob, "<m/>", t0(), &|_| 4).await;
         assert!(matches!(r, Ok(OfflineStored::Stored)), "{r:?}");
         // A missing account: NotFound, and the limit is not asked for.
         let carol = account("carol@example.org");
@@ -1596,7 +1603,7 @@ mod scenarios {
         for i in 0..20 {
             let (s, alice) = (s.clone(), alice.clone());
             tasks.push(tokio::spawn(async move {
-                s.store_offline_for_class(
+                s.store_offline(
                     &alice,
                     &format!("<m n='{i}'/>"),
                     SystemTime::now(),

@@ -40,7 +40,7 @@ impl Im {
         let limit_of = |class: Option<&str>| limits.of(class);
         match self
             .storage
-            .store_offline_for_class(&target, &xml, SystemTime::now(), &limit_of)
+            .store_offline(&target, &xml, SystemTime::now(), &limit_of)
             .await
         {
             Ok(OfflineStored::Stored) => self.offline.insert(account),

@@ -5,11 +5,8 @@
 //! everything up to the last id it read, then deletes exactly that, so a message stored in
 //! between is neither lost nor delivered twice.
 //!
-//! The per-account limit is checked by the write itself, never by a separate count the caller
-//! makes first (see [`Storage::store_offline`]). It is either given
-//! ([`Storage::store_offline`]) or depends on the account's class
-//! ([`Storage::store_offline_for_class`]); both run the same code, which reads the class only
-//! when it is needed.
+//! The per-account limit is that of the account's class, read and checked by the write
+//! itself, never by a separate count the caller makes first (see [`Storage::store_offline`]).
 
 use std::time::SystemTime;
 
@@ -40,16 +37,21 @@ pub enum OfflineStored {
 }
 
 impl Storage {
-    /// Stores the serialised stanza for `account`, unless it already holds `limit` messages
-    /// (then [`OfflineStored::Full`], nothing written). `stored_at` is kept to the microsecond
-    /// (truncated).
+    /// Stores the serialised stanza for `account`, unless it already holds as many messages
+    /// as its class allows: `limit_of(class)`, where `class` is the account's class column
+    /// (`None`: the configured default class), read in the transaction that counts and
+    /// inserts. Then [`OfflineStored::Full`], nothing written. `stored_at` is kept to the
+    /// microsecond (truncated).
     ///
-    /// The count and the insert are atomic, so concurrent stores never exceed the limit. On
-    /// SQLite they are one statement, which runs under the database's single write lock. On
-    /// PostgreSQL one statement would not do (under READ COMMITTED two inserts could both count
-    /// `limit - 1`), so the insert runs in a transaction that first locks the account row
-    /// (`FOR NO KEY UPDATE`): stores for one account queue behind each other, and each counts
-    /// what the previous one committed. The server serialises stores per account as well.
+    /// The class read, the count and the insert are atomic, so concurrent stores never exceed
+    /// the limit, and the limit applied is that of the class the account has when the message
+    /// is stored. On SQLite they run in a transaction begun `IMMEDIATE` (the write lock from
+    /// the start, so the class and the count are read under it and the insert cannot fail to
+    /// upgrade a read snapshot). On PostgreSQL the transaction first locks the account row
+    /// (`FOR NO KEY UPDATE`, which also returns the class): stores for one account queue
+    /// behind each other, and each counts what the previous one committed (under READ
+    /// COMMITTED one statement would not do). The server serialises stores per account as
+    /// well.
     ///
     /// [`StorageError::NotFound`] when the account does not exist.
     pub async fn store_offline(
@@ -57,33 +59,9 @@ impl Storage {
         account: &AccountJid,
         stanza: &str,
         stored_at: SystemTime,
-        limit: u32,
-    ) -> Result<OfflineStored, StorageError> {
-        let limit = Limit::Fixed(limit);
-        dispatch!(self.store_offline(account, stanza, micros(stored_at), &limit))
-    }
-
-    /// [`store_offline`](Self::store_offline) with the limit of the account's class:
-    /// `limit_of(class)`, where `class` is the account's class column (`None`: the configured
-    /// default class), read in the same transaction that counts and inserts. The atomicity is
-    /// the same as `store_offline`'s, and the limit applied is that of the class the account
-    /// has when the message is stored.
-    ///
-    /// On PostgreSQL it costs nothing more: the statement that locks the account row returns
-    /// the class. On SQLite the single statement becomes a transaction begun `IMMEDIATE` (the
-    /// write lock from the start, so the class and the count are read under it and the insert
-    /// cannot fail to upgrade a read snapshot), a class read and the insert.
-    ///
-    /// [`StorageError::NotFound`] when the account does not exist.
-    pub async fn store_offline_for_class(
-        &self,
-        account: &AccountJid,
-        stanza: &str,
-        stored_at: SystemTime,
         limit_of: &(dyn Fn(Option<&str>) -> u32 + Sync),
     ) -> Result<OfflineStored, StorageError> {
-        let limit = Limit::PerClass(limit_of);
-        dispatch!(self.store_offline(account, stanza, micros(stored_at), &limit))
+        dispatch!(self.store_offline(account, stanza, micros(stored_at), limit_of))
     }
 
     /// All stored messages of the account, oldest first (by id).
@@ -116,24 +94,6 @@ impl Storage {
     }
 }
 
-/// The limit a store applies.
-enum Limit<'a> {
-    /// The caller's.
-    Fixed(u32),
-    /// The limit of the account's class, which the store reads.
-    PerClass(&'a (dyn Fn(Option<&str>) -> u32 + Sync)),
-}
-
-impl Limit<'_> {
-    /// The limit for an account of `class`, as the insert binds it.
-    fn of(&self, class: Option<&str>) -> i64 {
-        i64::from(match self {
-            Self::Fixed(n) => *n,
-            Self::PerClass(limit_of) => limit_of(class),
-        })
-    }
-}
-
 /// The offline SQL both backends run.
 mod sql {
     /// Inserts only while the account holds fewer than `$5` messages.
@@ -149,11 +109,11 @@ mod sql {
         "SELECT DISTINCT domain, localpart FROM offline_messages ORDER BY domain, localpart";
     pub(super) const COUNT: &str =
         "SELECT COUNT(*) AS n FROM offline_messages WHERE domain = $1 AND localpart = $2";
-    /// PostgreSQL only: serialises stores for one account (not a key update, so inserts that
+    /// PostgreSQL: serialises stores for one account (not a key update, so inserts that
     /// merely refer to the account, e.g. roster items, do not wait), and reads its class.
     pub(super) const LOCK_ACCOUNT: &str = "SELECT class FROM accounts \
          WHERE domain = $1 AND localpart = $2 FOR NO KEY UPDATE";
-    /// SQLite only, inside a transaction that holds the write lock.
+    /// SQLite, inside a transaction that holds the write lock already.
     pub(super) const CLASS: &str =
         "SELECT class FROM accounts WHERE domain = $1 AND localpart = $2";
 }
@@ -161,8 +121,35 @@ mod sql {
 /// Adds the offline methods both backends share to `$storage`, whose `pool()` is a pool of
 /// `$db`.
 macro_rules! offline_queries {
-    ($storage:ty, $db:ty) => {
+    ($storage:ty, $db:ty, $begin:ident($($begin_arg:expr)?), $class_sql:expr) => {
         impl $storage {
+            pub(super) async fn store_offline(
+                &self,
+                account: &AccountJid,
+                stanza: &str,
+                stored_at: i64,
+                limit_of: &(dyn Fn(Option<&str>) -> u32 + Sync),
+            ) -> Result<OfflineStored, StorageError> {
+                let mut tx = self.pool().$begin($($begin_arg)?).await?;
+                let Some(row) = sqlx::query($class_sql)
+                    .bind(account.domain())
+                    .bind(account.localpart())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                else {
+                    tx.rollback().await?;
+                    return Err(StorageError::NotFound(account.clone()));
+                };
+                let class: Option<String> = row.try_get("class")?;
+                let limit = i64::from(limit_of(class.as_deref()));
+                // A new statement: on PostgreSQL (READ COMMITTED) it counts what the stores
+                // that held the lock before this one committed.
+                let stored =
+                    Self::insert_below_limit(&mut *tx, account, stanza, stored_at, limit).await?;
+                tx.commit().await?;
+                Ok(stored)
+            }
+
             /// Inserts the message unless the account holds `limit` messages already (one
             /// statement: the count and the insert see one state).
             async fn insert_below_limit<'e>(
@@ -268,101 +255,17 @@ mod backends {
     use sqlx::Row as _;
 
     use super::super::{AccountJid, PostgresStorage, SqliteStorage, StorageError};
-    use super::{Limit, OfflineMessage, OfflineStored, from_micros, sql};
-    use crate::storage::is_foreign_key_violation;
+    use super::{OfflineMessage, OfflineStored, from_micros, sql};
 
-    offline_queries!(SqliteStorage, sqlx::Sqlite);
-    offline_queries!(PostgresStorage, sqlx::Postgres);
-
-    impl SqliteStorage {
-        pub(super) async fn store_offline(
-            &self,
-            account: &AccountJid,
-            stanza: &str,
-            stored_at: i64,
-            limit: &Limit<'_>,
-        ) -> Result<OfflineStored, StorageError> {
-            if let Limit::Fixed(limit) = limit {
-                return self
-                    .store_offline_fixed(account, stanza, stored_at, i64::from(*limit))
-                    .await;
-            }
-            // IMMEDIATE: the write lock before the class is read, so nothing changes between
-            // the read and the counted insert, and the insert need not upgrade a read
-            // transaction (which fails at once in WAL mode when another writer came first).
-            let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await?;
-            let Some(row) = sqlx::query(sql::CLASS)
-                .bind(account.domain())
-                .bind(account.localpart())
-                .fetch_optional(&mut *tx)
-                .await?
-            else {
-                tx.rollback().await?;
-                return Err(StorageError::NotFound(account.clone()));
-            };
-            let class: Option<String> = row.try_get("class")?;
-            let limit = limit.of(class.as_deref());
-            let stored =
-                Self::insert_below_limit(&mut *tx, account, stanza, stored_at, limit).await?;
-            tx.commit().await?;
-            Ok(stored)
-        }
-
-        /// A store with the caller's limit: one statement, as SQLite takes the write lock
-        /// before it counts, so no other store can come in between.
-        async fn store_offline_fixed(
-            &self,
-            account: &AccountJid,
-            stanza: &str,
-            stored_at: i64,
-            limit: i64,
-        ) -> Result<OfflineStored, StorageError> {
-            let stored = Self::insert_below_limit(self.pool(), account, stanza, stored_at, limit)
-                .await
-                .map_err(|e| {
-                    if is_foreign_key_violation(&e) {
-                        StorageError::NotFound(account.clone())
-                    } else {
-                        StorageError::Backend(e)
-                    }
-                })?;
-            if stored == OfflineStored::Stored || self.account_exists(account).await? {
-                Ok(stored)
-            } else {
-                // Only with a limit of 0: otherwise the insert ran and the foreign key said so.
-                Err(StorageError::NotFound(account.clone()))
-            }
-        }
-    }
-
-    impl PostgresStorage {
-        pub(super) async fn store_offline(
-            &self,
-            account: &AccountJid,
-            stanza: &str,
-            stored_at: i64,
-            limit: &Limit<'_>,
-        ) -> Result<OfflineStored, StorageError> {
-            let mut tx = self.pool().begin().await?;
-            // The lock serialises the stores for the account, and returns its class at no
-            // extra cost, whichever limit applies.
-            let Some(row) = sqlx::query(sql::LOCK_ACCOUNT)
-                .bind(account.domain())
-                .bind(account.localpart())
-                .fetch_optional(&mut *tx)
-                .await?
-            else {
-                tx.rollback().await?;
-                return Err(StorageError::NotFound(account.clone()));
-            };
-            let class: Option<String> = row.try_get("class")?;
-            let limit = limit.of(class.as_deref());
-            // A new statement, so (READ COMMITTED) it counts what the stores that held the
-            // lock before this one committed.
-            let stored =
-                Self::insert_below_limit(&mut *tx, account, stanza, stored_at, limit).await?;
-            tx.commit().await?;
-            Ok(stored)
-        }
-    }
+    // SQLite: IMMEDIATE takes the write lock before the class is read, so nothing changes
+    // between the read and the counted insert, and the insert need not upgrade a read
+    // transaction (which fails at once in WAL mode when another writer came first).
+    offline_queries!(
+        SqliteStorage,
+        sqlx::Sqlite,
+        begin_with("BEGIN IMMEDIATE"),
+        sql::CLASS
+    );
+    // PostgreSQL: the row lock serialises the stores for the account and returns its class.
+    offline_queries!(PostgresStorage, sqlx::Postgres, begin(), sql::LOCK_ACCOUNT);
 }
