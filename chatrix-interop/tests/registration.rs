@@ -806,6 +806,16 @@ async fn password_change_in_band(server: Arc<TestServer>) {
     assert_eq!(reply.attr("id"), Some("again"), "{reply:?}");
     assert_result(&reply);
     Raw::login(&server, "alice", STRONG, "tablet").await;
+
+    // The XEP's form examples name the account by its bare JID; full-width letters normalise
+    // to the same localpart.
+    for (id, user) in [("bare", "alice@localhost"), ("wide", "ａｌｉｃｅ")] {
+        c.send(&change(id, user, NEW_PASSWORD)).await;
+        let reply = c.recv().await;
+        assert_eq!(reply.attr("id"), Some(id), "{reply:?}");
+        assert_result(&reply);
+    }
+    Raw::login(&server, "alice", NEW_PASSWORD, "desk").await;
 }
 
 /// XEP-0077 §3.3: "The server or service SHOULD NOT return the original XML sent in IQ

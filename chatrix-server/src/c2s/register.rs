@@ -44,7 +44,7 @@ pub(super) async fn answer_unauthenticated(
     iq: &Element,
 ) -> Element {
     let Ok(stanza) = Stanza::from_element(iq.clone()) else {
-        return error_reply(
+        return register::error_answer(
             iq,
             &StanzaError::new(xmpp_core::StanzaCondition::BadRequest),
         );
@@ -139,13 +139,16 @@ async fn change_password(
     account: &AccountJid,
     submission: &register::Submission,
 ) -> Result<(), AccountError> {
-    // XEP-0077 §3.3: the username is the account's own; another name is not this session's
-    // to change.
-    if submission
-        .username()
-        .is_some_and(|u| !u.eq_ignore_ascii_case(account.localpart()))
-    {
-        return Err(AccountError::WrongCredentials);
+    // XEP-0077 §3.3: the username is the account's own (its localpart in any spelling that
+    // normalises to it, or its bare JID as the XEP's form examples send); another name is
+    // not this session's to change.
+    if let Some(username) = submission.username() {
+        let own = register::policy::check_username(username)
+            .is_ok_and(|u| u == account.localpart())
+            || AccountJid::parse(username).is_ok_and(|j| j == *account);
+        if !own {
+            return Err(AccountError::WrongCredentials);
+        }
     }
     let password = submission.password().ok_or(AccountError::MissingField)?;
     accounts.change_password(account, password).await
@@ -161,33 +164,16 @@ fn parse(iq: &Stanza) -> Result<RegisterRequest, AccountError> {
 fn iq_reply(iq: &Stanza, answer: Result<Option<Element>, StanzaError>) -> Option<Stanza> {
     match answer {
         Ok(payload) => iq.iq_result(payload),
-        Err(error) => Stanza::from_element(error_reply(iq.element(), &error)).ok(),
+        Err(error) => Stanza::from_element(register::error_answer(iq.element(), &error)).ok(),
     }
 }
 
 fn reply(iq: &Stanza, answer: Result<Option<Element>, StanzaError>) -> Element {
     match iq_reply(iq, answer) {
         Some(reply) => reply.into_element(),
-        None => error_reply(
+        None => register::error_answer(
             iq.element(),
             &StanzaError::new(xmpp_core::StanzaCondition::BadRequest),
         ),
     }
-}
-
-/// The error answer to `iq`, without the request's query: the submitted password must not
-/// come back (XEP-0077 §3.3), and nothing else in the query is worth echoing. Also for an IQ
-/// that did not even parse as a stanza.
-fn error_reply(iq: &Element, error: &StanzaError) -> Element {
-    let mut reply = Element::new("iq", xmpp_core::ns::JABBER_CLIENT).with_attr("type", "error");
-    if let Some(id) = iq.attr("id") {
-        reply.set_attr("id", id);
-    }
-    if let Some(from) = iq.attr("from") {
-        reply.set_attr("to", from);
-    }
-    if let Some(to) = iq.attr("to") {
-        reply.set_attr("from", to);
-    }
-    reply.with_child(error.to_element(xmpp_core::ns::JABBER_CLIENT))
 }

@@ -94,6 +94,24 @@ pub fn registered_answer(username: &str) -> Element {
         .with_child(Element::new("password", ns::REGISTER))
 }
 
+/// The error answer to a register IQ, without the request's query: the submitted password
+/// must not come back (XEP-0077 §3.3 for password changes; nothing else in a query is worth
+/// echoing either). Works on the raw element, so that an IQ which does not even parse as a
+/// stanza (before authentication) is answered too: `to` and `from` are swapped, `id` kept.
+pub fn error_answer(iq: &Element, error: &crate::StanzaError) -> Element {
+    let mut reply = Element::new("iq", ns::JABBER_CLIENT).with_attr("type", "error");
+    if let Some(id) = iq.attr("id") {
+        reply.set_attr("id", id);
+    }
+    if let Some(from) = iq.attr("from") {
+        reply.set_attr("to", from);
+    }
+    if let Some(to) = iq.attr("to") {
+        reply.set_attr("from", to);
+    }
+    reply.with_child(error.to_element(ns::JABBER_CLIENT))
+}
+
 /// The stream feature that announces in-band registration (XEP-0077 §8), for a
 /// `jabber:client` stream only.
 pub fn register_feature() -> Element {

@@ -37,7 +37,7 @@ pub mod policy;
 pub mod request;
 
 pub use captcha::{Captcha, bob_cid};
-pub use form::{FormSpec, register_feature, registered_answer, registration_form};
+pub use form::{FormSpec, error_answer, register_feature, registered_answer, registration_form};
 pub use policy::{
     MAX_PASSWORD_BYTES, PasswordError, UsernameError, check_password, check_username, is_reserved,
     password_entropy_bits,

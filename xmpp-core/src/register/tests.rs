@@ -753,3 +753,26 @@ fn password_errors_are_not_acceptable() {
          digits and symbols"
     );
 }
+
+#[test]
+fn error_answers_never_carry_the_query_back() {
+    let iq: Element = "<iq xmlns='jabber:client' type='set' id='p1' from='a@example.org/x' \
+         to='example.org'><query xmlns='jabber:iq:register'><username>a</username>\
+         <password>secret</password></query></iq>"
+        .parse()
+        .expect("valid");
+    let error = crate::StanzaError::new(crate::StanzaCondition::NotAcceptable);
+    let answer = super::error_answer(&iq, &error);
+    assert_eq!(answer.attr("type"), Some("error"));
+    assert_eq!(answer.attr("id"), Some("p1"));
+    assert_eq!(answer.attr("to"), Some("a@example.org/x"));
+    assert_eq!(answer.attr("from"), Some("example.org"));
+    assert_eq!(answer.children().count(), 1);
+    assert!(
+        answer.get_child("error", ns::JABBER_CLIENT).is_some(),
+        "{answer:?}"
+    );
+    let mut xml = bytes::BytesMut::new();
+    answer.write_to(&mut xml);
+    assert!(!String::from_utf8_lossy(&xml).contains("secret"));
+}
