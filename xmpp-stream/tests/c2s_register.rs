@@ -15,7 +15,7 @@ use xmpp_stream::c2s::{
 };
 use xmpp_stream::{FrameEvent, Framer, Limits};
 
-const REGISTER_NS: &str = "jabber:iq:register";
+const REGISTER_NS: &str = xmpp_core::ns::REGISTER;
 const FEATURE_NS: &str = "http://jabber.org/features/iq-register";
 const STARTTLS: &str = "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>";
 

@@ -9,7 +9,6 @@ use xmpp_core::{Element, ns};
 use xmpp_sasl::{SASL_CB_NAMESPACE, ServerOffer};
 
 use super::config::ConnectionConfig;
-use super::register;
 
 /// `<starttls/>`, with `<required/>` when nothing else is allowed before it.
 pub(super) fn starttls(required: bool) -> Element {
@@ -56,7 +55,7 @@ pub(super) fn authentication(
         el.append_child(cb);
     }
     if offer_register {
-        el.append_child(register::feature());
+        el.append_child(xmpp_core::register::register_feature());
     }
     el
 }

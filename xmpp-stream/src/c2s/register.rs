@@ -11,19 +11,6 @@
 use xmpp_core::jid::BareJid;
 use xmpp_core::{Element, ns};
 
-// The two namespaces are defined here until `xmpp_core::ns` has them (`ns::REGISTER`,
-// `ns::REGISTER_FEATURE`); then these become re-uses of those.
-
-/// `jabber:iq:register`, the IQ payload of XEP-0077.
-pub(super) const REGISTER: &str = "jabber:iq:register";
-/// `http://jabber.org/features/iq-register`, its stream feature (XEP-0077 §7).
-pub(super) const REGISTER_FEATURE: &str = "http://jabber.org/features/iq-register";
-
-/// `<register xmlns='http://jabber.org/features/iq-register'/>`.
-pub(super) fn feature() -> Element {
-    Element::new("register", REGISTER_FEATURE)
-}
-
 /// The id of a registration request when `el` is one the connection hands to the driver:
 /// an `<iq/>` in `jabber:client` of type `get` or `set`, with an `id` (its answer is matched
 /// by it), addressed to nobody or to the stream's `domain` (anything else would be routing
@@ -44,7 +31,7 @@ pub(super) fn request_id<'a>(el: &'a Element, domain: &str) -> Option<&'a str> {
     }
     let mut payload = el.children();
     match (payload.next(), payload.next()) {
-        (Some(query), None) if query.is("query", REGISTER) => Some(id),
+        (Some(query), None) if query.is("query", ns::REGISTER) => Some(id),
         _ => None,
     }
 }
