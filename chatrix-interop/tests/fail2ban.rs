@@ -274,10 +274,15 @@ async fn ban_survives_a_restart_expires_and_can_be_lifted(servers: Servers) {
     // Counted from zero again: two failures do not ban.
     failed_logins(&server, HERE, 2).await;
     expect_served(&server, HERE).await;
-    // And an expired ban is not loaded by a restart.
+    // And an expired ban is not loaded by a restart, which purges it from storage.
+    assert!(
+        matches!(server.ctx.storage.ban(HERE).await, Ok(Some(_))),
+        "the expired ban is still stored before the restart"
+    );
     drop(server);
     let server = servers.restart().await;
     expect_served(&server, HERE).await;
+    assert!(matches!(server.ctx.storage.ban(HERE).await, Ok(None)));
 }
 
 /// The web pages' password check (`Accounts::verify_password`) counts as a failed login of

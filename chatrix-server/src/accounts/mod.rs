@@ -24,7 +24,7 @@ use crate::abuse::{
     Fail2Ban, Fail2BanSettings, Networks, RateLimitSettings, RateLimiter, RetryAfter, rate_key,
 };
 use crate::captcha::{CaptchaError, CaptchaSettings, CaptchaStore, Challenge, FloodSettings};
-use crate::config::{RegistrationMode, SPONSOR_CLASS};
+use crate::config::RegistrationMode;
 use crate::im::Im;
 use crate::storage::{AccountJid, Ban};
 use crate::{ServerContext, StorageError};
@@ -294,11 +294,6 @@ impl Accounts {
         Ok(self.ctx.storage.account_class(account).await?)
     }
 
-    /// Whether `class` is configured (the CLI refuses unknown classes).
-    pub fn is_class(&self, class: &str) -> bool {
-        class == SPONSOR_CLASS || self.ctx.config.account_classes.contains_key(class)
-    }
-
     /// Counts a failed login from `address`; bans it (and stores the ban) when that was one
     /// too many.
     pub async fn auth_failed(&self, address: IpAddr) {
@@ -341,9 +336,13 @@ impl Accounts {
         }
     }
 
-    /// Loads the stored bans (at start).
-    pub async fn load_bans(&self) -> Result<(), StorageError> {
-        for ban in self.ctx.storage.bans(self.now()).await? {
+    /// At start: forgets expired bans and tombstones (they no longer refuse anything; this
+    /// keeps their tables from growing), then loads the bans in force.
+    pub async fn start(&self) -> Result<(), StorageError> {
+        let now = self.now();
+        self.ctx.storage.purge_bans(now).await?;
+        self.ctx.storage.purge_tombstones(now).await?;
+        for ban in self.ctx.storage.bans(now).await? {
             self.fail2ban.restore(ban.ip, ban.until);
         }
         Ok(())

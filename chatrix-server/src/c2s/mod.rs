@@ -36,7 +36,7 @@ impl C2sServer {
     pub async fn bind(ctx: ServerContext) -> Result<Self, ServerError> {
         let shared = Arc::new(Shared::new(ctx));
         shared.im.load_offline_index().await?;
-        shared.accounts.load_bans().await?;
+        shared.accounts.start().await?;
         let mut listeners = Vec::new();
         for listener in &shared.ctx.config.listeners {
             let socket = TcpListener::bind(listener.address)
