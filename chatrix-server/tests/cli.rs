@@ -517,6 +517,7 @@ fn check_config() {
     assert_ok(&o);
     assert!(stdout(&o).contains("configuration OK: built-in defaults"));
     assert!(stdout(&o).contains("listener c2s-starttls on 0.0.0.0:5222 (TLS required)"));
+    assert!(stdout(&o).contains("listener web-https on 0.0.0.0:5443 (HTTPS)"));
     assert!(!data.exists());
 
     // A good certificate.

@@ -29,12 +29,7 @@ pub fn check_config(config: &Config, path: Option<&Path>) -> Result<(), ServerEr
         }
     }
     for l in &config.listeners {
-        println!(
-            "listener {} on {} (TLS {})",
-            l.kind.as_str(),
-            l.address,
-            l.tls.as_str()
-        );
+        println!("listener {l}");
     }
     Ok(())
 }

@@ -34,12 +34,7 @@ pub fn summary(ctx: &ServerContext) -> Vec<String> {
         lines.push(format!("host {}: certificate {cert}", host.domain));
     }
     for l in &config.listeners {
-        lines.push(format!(
-            "listener {} on {} (TLS {})",
-            l.kind.as_str(),
-            l.address,
-            l.tls.as_str()
-        ));
+        lines.push(format!("listener {l}"));
     }
     lines
 }

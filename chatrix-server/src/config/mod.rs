@@ -196,6 +196,21 @@ pub struct ListenerConfig {
     pub tls: TlsMode,
 }
 
+impl std::fmt::Display for ListenerConfig {
+    /// `c2s-starttls on 0.0.0.0:5222 (TLS required)`, `web-https on [::]:5443 (HTTPS)`: how
+    /// the start-up summary and `check-config` list it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} on {} (", self.kind.as_str(), self.address)?;
+        match self.kind {
+            ListenerKind::C2sStarttls | ListenerKind::C2sDirectTls => {
+                write!(f, "TLS {})", self.tls.as_str())
+            }
+            ListenerKind::WebHttps => f.write_str("HTTPS)"),
+            ListenerKind::WebHttp => f.write_str("plain HTTP, for a TLS-terminating proxy)"),
+        }
+    }
+}
+
 /// The `[database]` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DatabaseConfig {
