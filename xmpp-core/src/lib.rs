@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod dataform;
+pub mod blocking;
 pub mod datetime;
 pub mod element;
 pub mod error;
