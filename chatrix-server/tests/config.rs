@@ -5,14 +5,16 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chatrix_server::ServerContext;
 use chatrix_server::config::{
-    CertificateFiles, Config, ConfigError, ListenerConfig, ListenerKind, Location,
-    RegistrationMode, TlsMode,
+    ArchiveConfig, CertificateFiles, Config, ConfigError, CsiConfig, ListenerConfig, ListenerKind,
+    Location, RegistrationMode, StreamManagementConfig, TlsMode,
 };
 use chatrix_server::storage::{Backend, DatabaseUrl};
 use xmpp_core::xml::Limits;
+use xmpp_mam::DefaultPolicy;
 use xmpp_sasl::Mechanism;
 
 fn parse(text: &str) -> Config {
@@ -364,6 +366,16 @@ fn the_example_file_parses_and_sets_every_section() {
     assert_eq!(c.max_roster_items, 1000);
     assert_eq!(c.default_class().max_offline_messages, 100);
     assert_eq!(c.shared_groups_poll, std::time::Duration::from_secs(2));
+    assert_eq!(c.stream_management, StreamManagementConfig::default());
+    assert_eq!(
+        c.archive.retention,
+        Some(Duration::from_secs(365 * 24 * 3600))
+    );
+    assert_eq!(c.csi, CsiConfig::default());
+    assert_eq!(
+        c.class(Some("sponsor")).max_archive_messages,
+        Some(1_000_000)
+    );
 
     // Every key the parser knows appears in the example (uncommented).
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
@@ -422,6 +434,19 @@ fn the_example_file_parses_and_sets_every_section() {
         "allow",
         "[web]",
         "trusted_proxies",
+        "max_archive_messages",
+        "[stream_management]",
+        "enabled",
+        "resume_timeout_secs",
+        "max_unacked",
+        "[archive]",
+        "default =",
+        "retention_days",
+        "expiry_interval_secs",
+        "max_page_size",
+        "default_page_size",
+        "[csi]",
+        "max_held",
     ] {
         assert!(
             text.lines()
@@ -663,4 +688,259 @@ fn registration_fail2ban_and_classes() {
     assert_points_at(&e, 2, "fail2ban.max_failures");
     let e = parse_err("[[listeners]]\nkind = \"web-https\"\ntls = \"optional\"\n");
     assert_points_at(&e, 3, "listeners[0].tls");
+}
+
+#[test]
+fn sessions_defaults() {
+    let c = Config::defaults();
+    assert_eq!(
+        c.stream_management,
+        StreamManagementConfig {
+            enabled: true,
+            resume_timeout: Duration::from_secs(300),
+            max_unacked: 1000,
+        }
+    );
+    assert!(c.stream_management.resumable());
+    assert_eq!(
+        c.archive,
+        ArchiveConfig {
+            enabled: true,
+            default_policy: DefaultPolicy::Always,
+            retention: None,
+            expiry_interval: Duration::from_secs(3600),
+            max_page: 250,
+            default_page: 50,
+        }
+    );
+    assert_eq!(
+        c.csi,
+        CsiConfig {
+            enabled: true,
+            max_held: 100,
+        }
+    );
+    // The Default impls are the built-in defaults.
+    assert_eq!(c.stream_management, StreamManagementConfig::default());
+    assert_eq!(c.archive, ArchiveConfig::default());
+    assert_eq!(c.csi, CsiConfig::default());
+    // No archive cap unless configured, for default and sponsor alike.
+    assert_eq!(c.default_class().max_archive_messages, None);
+    assert_eq!(c.class(Some("sponsor")).max_archive_messages, None);
+    // Empty tables are the defaults too.
+    let empty = parse("[stream_management]\n[archive]\n[csi]\n");
+    assert_eq!(empty.stream_management, c.stream_management);
+    assert_eq!(empty.archive, c.archive);
+    assert_eq!(empty.csi, c.csi);
+}
+
+#[test]
+fn sessions_every_key() {
+    let c = parse(
+        "[stream_management]\nenabled = false\nresume_timeout_secs = 3600\nmax_unacked = 10\n\
+         [archive]\nenabled = false\ndefault = \"roster\"\nretention_days = 30\n\
+         expiry_interval_secs = 60\nmax_page_size = 1000\ndefault_page_size = 1000\n\
+         [csi]\nenabled = false\nmax_held = 10000\n\
+         [account_classes.default]\nmax_archive_messages = 5000\n",
+    );
+    assert_eq!(
+        c.stream_management,
+        StreamManagementConfig {
+            enabled: false,
+            resume_timeout: Duration::from_secs(3600),
+            max_unacked: 10,
+        }
+    );
+    assert!(!c.stream_management.resumable());
+    assert_eq!(
+        c.archive,
+        ArchiveConfig {
+            enabled: false,
+            default_policy: DefaultPolicy::Roster,
+            retention: Some(Duration::from_secs(30 * 24 * 3600)),
+            expiry_interval: Duration::from_secs(60),
+            max_page: 1000,
+            default_page: 1000,
+        }
+    );
+    assert_eq!(
+        c.csi,
+        CsiConfig {
+            enabled: false,
+            max_held: 10000,
+        }
+    );
+    assert_eq!(c.default_class().max_archive_messages, Some(5000));
+
+    // The other policies, the lower bounds, and 0 meaning "off" / "forever".
+    let c = parse(
+        "[stream_management]\nresume_timeout_secs = 0\nmax_unacked = 100000\n\
+         [archive]\ndefault = \"never\"\nretention_days = 0\nmax_page_size = 10\ndefault_page_size = 1\n\
+         [csi]\nmax_held = 1\n",
+    );
+    assert!(c.stream_management.enabled);
+    assert_eq!(c.stream_management.resume_timeout, Duration::ZERO);
+    assert!(!c.stream_management.resumable());
+    assert_eq!(c.stream_management.max_unacked, 100_000);
+    assert_eq!(c.archive.default_policy, DefaultPolicy::Never);
+    assert_eq!(c.archive.retention, None);
+    assert_eq!((c.archive.max_page, c.archive.default_page), (10, 1));
+    assert_eq!(c.csi.max_held, 1);
+    assert_eq!(
+        parse("[archive]\ndefault = \"always\"\n")
+            .archive
+            .default_policy,
+        DefaultPolicy::Always
+    );
+    // A maximum page below the default page lowers the default page with it.
+    let c = parse("[archive]\nmax_page_size = 20\n");
+    assert_eq!((c.archive.max_page, c.archive.default_page), (20, 20));
+}
+
+#[test]
+fn sessions_out_of_range_values_name_key_and_line() {
+    let cases: &[(&str, usize, &str)] = &[
+        (
+            "[stream_management]\nresume_timeout_secs = 3601\n",
+            2,
+            "stream_management.resume_timeout_secs",
+        ),
+        (
+            "[stream_management]\nmax_unacked = 9\n",
+            2,
+            "stream_management.max_unacked",
+        ),
+        (
+            "[stream_management]\nmax_unacked = 100001\n",
+            2,
+            "stream_management.max_unacked",
+        ),
+        (
+            "[archive]\nretention_days = 36501\n",
+            2,
+            "archive.retention_days",
+        ),
+        (
+            "[archive]\nexpiry_interval_secs = 59\n",
+            2,
+            "archive.expiry_interval_secs",
+        ),
+        ("[archive]\nmax_page_size = 9\n", 2, "archive.max_page_size"),
+        (
+            "[archive]\nmax_page_size = 1001\n",
+            2,
+            "archive.max_page_size",
+        ),
+        (
+            "[archive]\ndefault_page_size = 0\n",
+            2,
+            "archive.default_page_size",
+        ),
+        (
+            "[archive]\ndefault_page_size = 251\n",
+            2,
+            "archive.default_page_size",
+        ),
+        (
+            "[archive]\nmax_page_size = 100\n\ndefault_page_size = 101\n",
+            4,
+            "archive.default_page_size",
+        ),
+        ("[csi]\nmax_held = 0\n", 2, "csi.max_held"),
+        ("[csi]\nmax_held = 10001\n", 2, "csi.max_held"),
+    ];
+    for (text, line, key) in cases {
+        let e = parse_err(text);
+        assert!(matches!(e, ConfigError::Invalid { .. }), "{text}: {e:?}");
+        assert_points_at(&e, *line, key);
+    }
+    let e = parse_err("[csi]\nmax_held = 0\n");
+    assert!(e.to_string().contains("between 1 and 10000"), "{e}");
+    let e = parse_err("[archive]\nexpiry_interval_secs = 1\n");
+    assert!(e.to_string().contains("at least 60"), "{e}");
+
+    // Wrong types and unknown words are parse errors at their line.
+    let e = parse_err("[archive]\n\ndefault = \"roster-only\"\n");
+    assert_points_at(&e, 3, "default");
+    let e = parse_err("[stream_management]\nresume_timeout_secs = -1\n");
+    assert_points_at(&e, 2, "resume_timeout_secs");
+    let e = parse_err("[csi]\nenabled = \"yes\"\n");
+    assert_points_at(&e, 2, "enabled");
+}
+
+#[test]
+fn sessions_unknown_keys_are_errors_with_their_line() {
+    let e = parse_err("[stream_management]\nenabled = true\nresume_timeout = 300\n");
+    assert_points_at(&e, 3, "resume_timeout");
+    let e = parse_err("[archive]\nmax_page = 100\n");
+    assert_points_at(&e, 2, "max_page");
+    let e = parse_err("[archive]\nretention_secs = 100\n");
+    assert_points_at(&e, 2, "retention_secs");
+    let e = parse_err("[csi]\n\nmax_queue = 5\n");
+    assert_points_at(&e, 3, "max_queue");
+    let e = parse_err("[account_classes.default]\nmax_archive = 5\n");
+    assert_points_at(&e, 2, "max_archive");
+}
+
+#[test]
+fn sponsor_gets_tenfold_the_archive_cap() {
+    let c = parse("[account_classes.default]\nmax_archive_messages = 20000\n");
+    assert_eq!(c.default_class().max_archive_messages, Some(20000));
+    assert_eq!(c.class(Some("sponsor")).max_archive_messages, Some(200_000));
+    // A class that does not set it takes default's; 0 means no cap.
+    let c = parse(
+        "[account_classes.default]\nmax_archive_messages = 20000\n\
+         [account_classes.staff]\nmax_offline_messages = 5\n\
+         [account_classes.unlimited]\nmax_archive_messages = 0\n\
+         [account_classes.sponsor]\nmax_archive_messages = 7\n",
+    );
+    assert_eq!(c.class(Some("staff")).max_archive_messages, Some(20000));
+    assert_eq!(c.class(Some("unlimited")).max_archive_messages, None);
+    assert_eq!(c.class(Some("sponsor")).max_archive_messages, Some(7));
+    // 0 in default is no cap, and the sponsor class keeps no cap.
+    let c = parse("[account_classes.default]\nmax_archive_messages = 0\n");
+    assert_eq!(c.default_class().max_archive_messages, None);
+    assert_eq!(c.class(Some("sponsor")).max_archive_messages, None);
+    // The tenfold saturates instead of wrapping.
+    let c = parse(&format!(
+        "[account_classes.default]\nmax_archive_messages = {}\n",
+        i64::MAX
+    ));
+    assert_eq!(
+        c.class(Some("sponsor")).max_archive_messages,
+        Some(u64::MAX)
+    );
+}
+
+#[test]
+fn sessions_summaries() {
+    let c = Config::defaults();
+    assert_eq!(
+        c.stream_management.to_string(),
+        "on, resumable for 300 s, at most 1000 unacknowledged stanzas"
+    );
+    assert_eq!(
+        c.archive.to_string(),
+        "on, default always, kept forever, pages of 50 (at most 250)"
+    );
+    assert_eq!(
+        c.csi.to_string(),
+        "on, holding at most 100 stanzas for an inactive client"
+    );
+    let c = parse(
+        "[stream_management]\nresume_timeout_secs = 0\n[archive]\ndefault = \"roster\"\n\
+         retention_days = 7\n[csi]\nenabled = false\n",
+    );
+    assert_eq!(
+        c.stream_management.to_string(),
+        "on, not resumable, at most 1000 unacknowledged stanzas"
+    );
+    assert_eq!(
+        c.archive.to_string(),
+        "on, default roster, kept 7 days (expired every 3600 s), pages of 50 (at most 250)"
+    );
+    assert_eq!(c.csi.to_string(), "off");
+    let c = parse("[stream_management]\nenabled = false\n[archive]\nenabled = false\n");
+    assert_eq!(c.stream_management.to_string(), "off");
+    assert_eq!(c.archive.to_string(), "off");
 }

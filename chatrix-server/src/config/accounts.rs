@@ -45,6 +45,8 @@ pub struct AccountClass {
     /// How many living accounts may be registered from one address while this class is the
     /// class of new accounts (the default class); `None`: no limit beyond the hourly one.
     pub max_accounts_per_address: Option<u32>,
+    /// How many messages the account may keep in its archive (XEP-0313); `None`: no limit.
+    pub max_archive_messages: Option<u64>,
 }
 
 impl Default for AccountClass {
@@ -53,17 +55,19 @@ impl Default for AccountClass {
             max_offline_messages: DEFAULT_MAX_OFFLINE_MESSAGES,
             upload_quota_bytes: DEFAULT_UPLOAD_QUOTA_BYTES,
             max_accounts_per_address: None,
+            max_archive_messages: None,
         }
     }
 }
 
 impl AccountClass {
-    /// The built-in `sponsor` class: ten times the given limits.
+    /// The built-in `sponsor` class: ten times the given limits (no limit stays no limit).
     fn tenfold(self) -> Self {
         Self {
             max_offline_messages: self.max_offline_messages.saturating_mul(10),
             upload_quota_bytes: self.upload_quota_bytes.saturating_mul(10),
             max_accounts_per_address: self.max_accounts_per_address.map(|n| n.saturating_mul(10)),
+            max_archive_messages: self.max_archive_messages.map(|n| n.saturating_mul(10)),
         }
     }
 }
@@ -151,6 +155,11 @@ pub(super) fn account_classes(
             .map_or(base.upload_quota_bytes, |v| *v.get_ref()),
         max_accounts_per_address: match &class.max_accounts_per_address {
             None => base.max_accounts_per_address,
+            Some(v) if *v.get_ref() == 0 => None,
+            Some(v) => Some(*v.get_ref()),
+        },
+        max_archive_messages: match &class.max_archive_messages {
+            None => base.max_archive_messages,
             Some(v) if *v.get_ref() == 0 => None,
             Some(v) => Some(*v.get_ref()),
         },

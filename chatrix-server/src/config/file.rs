@@ -48,6 +48,15 @@ pub(crate) struct ConfigFile {
     /// The account web pages.
     #[serde(default)]
     pub(crate) web: super::accounts_file::WebFile,
+    /// Stream management (XEP-0198).
+    #[serde(default)]
+    pub(crate) stream_management: super::sessions_file::StreamManagementFile,
+    /// The message archive (XEP-0313).
+    #[serde(default)]
+    pub(crate) archive: super::sessions_file::ArchiveFile,
+    /// Client state indication (XEP-0352).
+    #[serde(default)]
+    pub(crate) csi: super::sessions_file::CsiFile,
 }
 
 /// The `[roster]` table.
@@ -68,6 +77,8 @@ pub(crate) struct AccountClassFile {
     pub(crate) upload_quota_bytes: Option<Spanned<u64>>,
     /// Living accounts registered from one address (0: no limit).
     pub(crate) max_accounts_per_address: Option<Spanned<u32>>,
+    /// Messages an account of the class may keep in its archive (0: no limit).
+    pub(crate) max_archive_messages: Option<Spanned<u64>>,
 }
 
 /// The `[shared_groups]` table.

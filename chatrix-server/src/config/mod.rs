@@ -13,6 +13,8 @@ mod accounts;
 mod accounts_file;
 mod error;
 mod file;
+mod sessions;
+mod sessions_file;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -32,6 +34,11 @@ pub use accounts::{
 };
 pub use error::{ConfigError, Location, Origin};
 use file::{ConfigFile, ListenerKindFile, TlsModeFile};
+pub use sessions::{
+    ArchiveConfig, CsiConfig, DEFAULT_EXPIRY_INTERVAL, DEFAULT_MAX_HELD, DEFAULT_MAX_PAGE,
+    DEFAULT_MAX_UNACKED, DEFAULT_PAGE, DEFAULT_RESUME_TIMEOUT, MAX_RESUME_TIMEOUT,
+    StreamManagementConfig,
+};
 
 use crate::storage::DatabaseUrl;
 
@@ -81,6 +88,12 @@ pub struct Config {
     pub fail2ban: Fail2BanConfig,
     /// The account web pages.
     pub web: WebConfig,
+    /// Stream management (XEP-0198): acknowledgements and resumption.
+    pub stream_management: StreamManagementConfig,
+    /// The message archive (XEP-0313).
+    pub archive: ArchiveConfig,
+    /// Client state indication (XEP-0352).
+    pub csi: CsiConfig,
 }
 
 /// The roster size limit when the configuration sets none.
@@ -368,6 +381,9 @@ impl<'a> Resolver<'a> {
         let registration = self.registration(file.registration)?;
         let fail2ban = self.fail2ban(file.fail2ban)?;
         let web = self.web(file.web)?;
+        let stream_management = self.stream_management(file.stream_management)?;
+        let archive = self.archive(file.archive)?;
+        let csi = self.csi(file.csi)?;
         let shared_groups_poll = match file.shared_groups.poll_interval_ms {
             None => DEFAULT_SHARED_GROUPS_POLL,
             Some(n) if *n.get_ref() == 0 => {
@@ -394,6 +410,9 @@ impl<'a> Resolver<'a> {
             registration,
             fail2ban,
             web,
+            stream_management,
+            archive,
+            csi,
         })
     }
 
