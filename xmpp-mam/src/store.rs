@@ -1,5 +1,6 @@
-//! Where archives are kept: the [`ArchiveStore`] trait, the types it speaks, and an in-memory
-//! implementation for tests and examples.
+//! Where archives are kept: the [`ArchiveStore`] trait and the types it speaks. The in-memory
+//! implementation is [`crate::MemoryArchive`]; the conformance suite every implementation
+//! must pass is `crate::conformance` (feature `conformance`).
 //!
 //! The store is deliberately dumb: it appends rows and fetches runs of rows in archive order
 //! from a cursor, under a filter. Everything XEP-0313 and XEP-0059 add on top (page sizes,
@@ -73,6 +74,28 @@ pub struct Filter {
     pub ids: Vec<String>,
 }
 
+impl Filter {
+    /// Whether `with` satisfies the `with` condition: a bare (or domain) JID in the filter
+    /// matches the same bare JID with any resource, a full JID only itself (XEP-0313 §4.1.1).
+    pub fn matches_with(&self, with: &Jid) -> bool {
+        match &self.with {
+            None => true,
+            Some(filter) if filter.is_full() => filter == with,
+            Some(filter) => filter.as_str() == with.bare_str(),
+        }
+    }
+
+    /// Whether a message satisfies the conditions that do not depend on its place in the
+    /// archive: `with`, `start`, `end` (both inclusive) and `ids`. `after_id` and `before_id`
+    /// are positions, which only the archive knows.
+    pub fn matches(&self, message: &ArchivedMessage) -> bool {
+        self.matches_with(&message.with)
+            && self.start.is_none_or(|start| message.timestamp >= start)
+            && self.end.is_none_or(|end| message.timestamp <= end)
+            && (self.ids.is_empty() || self.ids.contains(&message.id))
+    }
+}
+
 /// Where a fetch starts (the RSM position, already resolved from `<before/>` / `<after/>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cursor {
@@ -92,8 +115,11 @@ pub enum Fetched {
     /// Up to `limit` messages in the cursor's direction: oldest first for
     /// [`Cursor::First`]/[`Cursor::After`], newest first for [`Cursor::Last`]/[`Cursor::Before`].
     Messages(Vec<ArchivedMessage>),
-    /// An id in the cursor or in `after_id`/`before_id` is not in this owner's archive: the
-    /// query is answered with `item-not-found` (XEP-0313 §6.1.1 and XEP-0059 §2.6).
+    /// An id in the cursor, in `after_id`/`before_id` or in `ids` is not in this owner's
+    /// archive: the query is answered with `item-not-found` (XEP-0313 §4.1.3 for the form's
+    /// ids, §4.3.2 and XEP-0059 §2.6 for RSM's). Whether an id is in the archive does not
+    /// depend on the rest of the filter: a cursor or an `after_id` may name a message the
+    /// filter excludes, and then means its position in the archive.
     UnknownId,
 }
 
