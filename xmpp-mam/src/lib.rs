@@ -36,7 +36,7 @@
 //!        <query xmlns='urn:xmpp:mam:2' queryid='f27'/></iq>".parse()?,
 //! )?;
 //! let Some(Ok(MamRequest::Query(query))) = MamRequest::parse(&iq) else { unreachable!() };
-//! let plan = page::plan(&query, page::DEFAULT_PAGE_SIZE);
+//! let plan = page::plan(&query, page::PageSizes::default());
 //! let fetched = block_on(store.fetch(&owner, &plan.filter, &plan.cursor, plan.limit))?;
 //! let page = page::finish(&plan, fetched)?;
 //! for message in results::result_messages(&iq, query.query_id.as_deref(), &page) {
@@ -75,7 +75,7 @@ mod test_util;
 
 pub use error::MamError;
 pub use memory::{MemoryArchive, MemoryArchiveError};
-pub use page::{Page, Plan};
+pub use page::{Page, PageSizes, Plan};
 pub use prefs::{DefaultPolicy, Prefs};
 pub use query::{MamRequest, Position, Query, Rsm, check_addressee};
 pub use store::{ArchiveStore, ArchivedMessage, Bounds, Cursor, Fetched, Filter, NewEntry};

@@ -20,17 +20,17 @@
 //! `O(page)` on the index), and XEP-0059 allows leaving `<count/>` out when it is that costly.
 //!
 //! ```
-//! use xmpp_mam::page::{self, DEFAULT_PAGE_SIZE};
+//! use xmpp_mam::page::{self, DEFAULT_MAX_PAGE_SIZE, PageSizes};
 //! use xmpp_mam::{Cursor, Fetched, Position, Query, Rsm};
 //!
 //! let query = Query {
 //!     rsm: Rsm { max: Some(1000), position: Position::Last },
 //!     ..Query::default()
 //! };
-//! let plan = page::plan(&query, DEFAULT_PAGE_SIZE);
+//! let plan = page::plan(&query, PageSizes::default());
 //! assert_eq!(plan.cursor, Cursor::Last);
-//! assert_eq!(plan.page_size, DEFAULT_PAGE_SIZE);
-//! assert_eq!(plan.limit, DEFAULT_PAGE_SIZE + 1);
+//! assert_eq!(plan.page_size, DEFAULT_MAX_PAGE_SIZE);
+//! assert_eq!(plan.limit, DEFAULT_MAX_PAGE_SIZE + 1);
 //!
 //! // An empty archive: an empty page, and nothing more to fetch.
 //! let page = page::finish(&plan, Fetched::Messages(Vec::new()))?;
@@ -42,13 +42,36 @@ use crate::error::MamError;
 use crate::query::{Position, Query};
 use crate::store::{ArchivedMessage, Cursor, Fetched, Filter};
 
-/// The page size when the server's configuration says nothing: what a client gets when it
-/// asks for no `<max/>` or for more.
+/// Messages per page when a query names no `<max/>` and the server's configuration says
+/// nothing (ejabberd's `DEF_PAGE_SIZE`).
 pub const DEFAULT_PAGE_SIZE: usize = 50;
+
+/// The most messages per page when the server's configuration says nothing, whatever
+/// `<max/>` a query asks for (ejabberd's `MAX_PAGE_SIZE`).
+pub const DEFAULT_MAX_PAGE_SIZE: usize = 250;
 
 /// The largest page size a server may configure: each page is one fetch held in memory and a
 /// burst of result messages on one stream, so a page stays a page.
-pub const MAX_PAGE_SIZE: usize = 250;
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// The server's page sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSizes {
+    /// Messages per page when the query names no `<max/>`.
+    pub default: usize,
+    /// The most messages per page, whatever `<max/>` the query names.
+    pub max: usize,
+}
+
+impl Default for PageSizes {
+    /// [`DEFAULT_PAGE_SIZE`] and [`DEFAULT_MAX_PAGE_SIZE`].
+    fn default() -> Self {
+        Self {
+            default: DEFAULT_PAGE_SIZE,
+            max: DEFAULT_MAX_PAGE_SIZE,
+        }
+    }
+}
 
 /// What to fetch for a query, and how to read what comes back.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +82,8 @@ pub struct Plan {
     pub cursor: Cursor,
     /// How many to fetch: [`Plan::page_size`] + 1.
     pub limit: usize,
-    /// How many the page holds at most: the client's `<max/>`, clamped to the server's.
+    /// How many the page holds at most: the client's `<max/>` clamped to the server's
+    /// maximum, or the server's default.
     pub page_size: usize,
     /// Whether the page is sent newest first.
     pub flip_page: bool,
@@ -81,13 +105,16 @@ pub struct Page {
     pub complete: bool,
 }
 
-/// Turns a query into a fetch. `max_page` is the server's page size, itself clamped to
-/// 1..=[`MAX_PAGE_SIZE`]; the client's `<max/>` can lower it, not raise it. `<max>0</max>`
-/// gives an empty page, whose `complete` still says whether anything matches (XEP-0059 §2.6
-/// uses it to ask for a count, which is not given).
-pub fn plan(query: &Query, max_page: usize) -> Plan {
-    let server_max = max_page.clamp(1, MAX_PAGE_SIZE);
-    let page_size = query.rsm.max.map_or(server_max, |m| m.min(server_max));
+/// Turns a query into a fetch. The page holds the client's `<max/>` messages, at most
+/// `sizes.max`, or `sizes.default` when it names none; `sizes.max` is clamped to
+/// 1..=[`MAX_PAGE_SIZE`] and `sizes.default` to 1..=`sizes.max`, so that a configuration
+/// mistake cannot make pages empty or unbounded. `<max>0</max>` gives an empty page, whose
+/// `complete` still says whether anything matches (XEP-0059 §2.6 uses it to ask for a count,
+/// which is not given).
+pub fn plan(query: &Query, sizes: PageSizes) -> Plan {
+    let max = sizes.max.clamp(1, MAX_PAGE_SIZE);
+    let default = sizes.default.clamp(1, max);
+    let page_size = query.rsm.max.map_or(default, |m| m.min(max));
     let cursor = match &query.rsm.position {
         Position::First => Cursor::First,
         Position::After(id) => Cursor::After(id.clone()),

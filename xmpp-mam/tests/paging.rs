@@ -60,7 +60,7 @@ fn archive(contacts: &[usize]) -> Archive {
 }
 
 fn run(a: &Archive, query: &Query) -> Page {
-    let plan = page::plan(query, page::DEFAULT_PAGE_SIZE);
+    let plan = page::plan(query, page::PageSizes::default());
     let fetched = block_on(
         a.store
             .fetch(&a.owner, &plan.filter, &plan.cursor, plan.limit),

@@ -32,17 +32,37 @@ fn ids(page: &Page) -> Vec<&str> {
     page.messages.iter().map(|m| m.id.as_str()).collect()
 }
 
+fn sizes(default: usize, max: usize) -> PageSizes {
+    PageSizes { default, max }
+}
+
 #[test]
 fn page_sizes_are_clamped() {
     let q = |max| query(max, Position::First, false);
-    assert_eq!(plan(&q(None), DEFAULT_PAGE_SIZE).page_size, 50);
-    assert_eq!(plan(&q(Some(10)), DEFAULT_PAGE_SIZE).page_size, 10);
-    assert_eq!(plan(&q(Some(1_000_000)), DEFAULT_PAGE_SIZE).page_size, 50);
-    assert_eq!(plan(&q(Some(0)), DEFAULT_PAGE_SIZE).page_size, 0);
-    assert_eq!(plan(&q(None), 10_000).page_size, MAX_PAGE_SIZE);
-    assert_eq!(plan(&q(Some(10_000)), 10_000).page_size, MAX_PAGE_SIZE);
-    assert_eq!(plan(&q(None), 0).page_size, 1);
-    let p = plan(&q(Some(7)), DEFAULT_PAGE_SIZE);
+    let d = PageSizes::default();
+    assert_eq!(
+        plan(&q(None), d).page_size,
+        50,
+        "the default when no max is named"
+    );
+    assert_eq!(plan(&q(Some(10)), d).page_size, 10);
+    assert_eq!(
+        plan(&q(Some(100)), d).page_size,
+        100,
+        "above the default, below the max"
+    );
+    assert_eq!(plan(&q(Some(1_000_000)), d).page_size, 250);
+    assert_eq!(plan(&q(Some(0)), d).page_size, 0);
+    assert_eq!(plan(&q(None), sizes(20, 30)).page_size, 20);
+    assert_eq!(plan(&q(Some(40)), sizes(20, 30)).page_size, 30);
+    // Configuration mistakes are clamped.
+    assert_eq!(
+        plan(&q(Some(10_000)), sizes(50, 10_000)).page_size,
+        MAX_PAGE_SIZE
+    );
+    assert_eq!(plan(&q(None), sizes(500, 100)).page_size, 100);
+    assert_eq!(plan(&q(None), sizes(0, 0)).page_size, 1);
+    let p = plan(&q(Some(7)), d);
     assert_eq!(
         p.limit, 8,
         "one more than the page, to learn whether it is the last"
@@ -63,18 +83,24 @@ fn positions_become_cursors() {
             Cursor::Before("b".to_owned()),
         ),
     ] {
-        assert_eq!(plan(&query(None, position, false), 10).cursor, cursor);
+        assert_eq!(
+            plan(&query(None, position, false), PageSizes::default()).cursor,
+            cursor
+        );
     }
     let mut q = query(None, Position::First, true);
     q.filter.after_id = Some("x".to_owned());
-    let p = plan(&q, 10);
+    let p = plan(&q, PageSizes::default());
     assert_eq!(p.filter, q.filter);
     assert!(p.flip_page);
 }
 
 #[test]
 fn forward_pages() {
-    let p = plan(&query(Some(2), Position::First, false), 50);
+    let p = plan(
+        &query(Some(2), Position::First, false),
+        PageSizes::default(),
+    );
     let page = finish(&p, msgs(&["a", "b", "c"])).expect("a page");
     assert_eq!(ids(&page), ["a", "b"]);
     assert_eq!(
@@ -88,7 +114,7 @@ fn forward_pages() {
 
 #[test]
 fn backward_pages_are_chronological() {
-    let p = plan(&query(Some(2), Position::Last, false), 50);
+    let p = plan(&query(Some(2), Position::Last, false), PageSizes::default());
     // The store answers newest first.
     let page = finish(&p, msgs(&["e", "d", "c"])).expect("a page");
     assert_eq!(ids(&page), ["d", "e"]);
@@ -97,7 +123,10 @@ fn backward_pages_are_chronological() {
         (Some("d"), Some("e"))
     );
     assert!(!page.complete, "c is before the page");
-    let p = plan(&query(Some(2), Position::Before("c".to_owned()), false), 50);
+    let p = plan(
+        &query(Some(2), Position::Before("c".to_owned()), false),
+        PageSizes::default(),
+    );
     let page = finish(&p, msgs(&["b", "a"])).expect("a page");
     assert_eq!(ids(&page), ["a", "b"]);
     assert!(page.complete, "nothing before a");
@@ -105,7 +134,7 @@ fn backward_pages_are_chronological() {
 
 #[test]
 fn flipped_pages_reverse_only_the_sending_order() {
-    let p = plan(&query(Some(2), Position::Last, true), 50);
+    let p = plan(&query(Some(2), Position::Last, true), PageSizes::default());
     let page = finish(&p, msgs(&["e", "d", "c"])).expect("a page");
     assert_eq!(ids(&page), ["e", "d"]);
     assert_eq!(
@@ -113,7 +142,7 @@ fn flipped_pages_reverse_only_the_sending_order() {
         (Some("d"), Some("e"))
     );
     assert!(!page.complete);
-    let p = plan(&query(Some(5), Position::First, true), 50);
+    let p = plan(&query(Some(5), Position::First, true), PageSizes::default());
     let page = finish(&p, msgs(&["a", "b", "c"])).expect("a page");
     assert_eq!(ids(&page), ["c", "b", "a"]);
     assert_eq!(
@@ -125,7 +154,10 @@ fn flipped_pages_reverse_only_the_sending_order() {
 
 #[test]
 fn empty_pages() {
-    let p = plan(&query(Some(0), Position::First, false), 50);
+    let p = plan(
+        &query(Some(0), Position::First, false),
+        PageSizes::default(),
+    );
     let page = finish(&p, msgs(&["a"])).expect("a page");
     assert!(page.messages.is_empty() && page.first.is_none() && page.last.is_none());
     assert!(!page.complete, "max 0 with something matching");
@@ -135,7 +167,10 @@ fn empty_pages() {
 
 #[test]
 fn unknown_ids_are_item_not_found() {
-    let p = plan(&query(None, Position::After("gone".to_owned()), false), 50);
+    let p = plan(
+        &query(None, Position::After("gone".to_owned()), false),
+        PageSizes::default(),
+    );
     let err = finish(&p, Fetched::UnknownId).expect_err("refused");
     assert_eq!(err, MamError::UnknownId);
     assert_eq!(
