@@ -82,6 +82,16 @@ pub const TIME: &str = "urn:xmpp:time";
 pub const LAST: &str = "jabber:iq:last";
 /// Blocking command (XEP-0191).
 pub const BLOCKING: &str = "urn:xmpp:blocking";
+/// Blocking command errors (XEP-0191): the `<blocked/>` application condition.
+pub const BLOCKING_ERRORS: &str = "urn:xmpp:blocking:errors";
+/// Direct MUC invitations (XEP-0249).
+pub const CONFERENCE: &str = "jabber:x:conference";
+/// Jingle message initiation (XEP-0353): call proposals and their answers.
+pub const JINGLE_MESSAGE: &str = "urn:xmpp:jingle-message:0";
+/// `OpenPGP` for XMPP (XEP-0373), the `<openpgp/>` element of an encrypted message.
+pub const OPENPGP: &str = "urn:xmpp:openpgp:0";
+/// Legacy `OpenPGP` (XEP-0027), the `<x/>` holding an encrypted message.
+pub const PGP_ENCRYPTED: &str = "jabber:x:encrypted";
 /// Roster versioning stream feature (RFC 6121 §2.6.1; the `ver` element of XEP-0237).
 pub const ROSTER_VER_FEATURE: &str = "urn:xmpp:features:rosterver";
 /// Subscription pre-approval stream feature (RFC 6121 §3.4; the `sub` element).

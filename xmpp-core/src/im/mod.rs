@@ -1,6 +1,7 @@
 //! The instant-messaging rules of RFC 6121 that the server wires: delivery to a bare JID,
-//! offline storage, presence handling and shared roster groups. Sans-IO: no sockets, no
-//! clock, no storage.
+//! offline storage, presence handling and shared roster groups; and the extensions a modern
+//! client expects next to them: carbons, processing hints, client state indication.
+//! Sans-IO: no sockets, no clock, no storage.
 //!
 //! What it is for: deciding. Each function takes what the server already knows (the
 //! availability of an account's resources, a stanza, a roster, the shared groups) and says
@@ -15,6 +16,12 @@
 //! - [`presence`]: what a client's presence asks for, its priority, and the presence stanzas
 //!   the server builds (RFC 6121 §3, §4).
 //! - [`shared`]: shared roster groups, merged into the roster a client sees.
+//! - [`hints`]: the message processing hints (XEP-0334) a message carries, read once for
+//!   offline storage, archiving and carbons.
+//! - [`carbons`]: message carbons (XEP-0280): the enable/disable iq, which messages are
+//!   copied to the user's other resources, the copies, and forged copies from clients.
+//! - [`csi`]: client state indication (XEP-0352): what can wait while a client is inactive,
+//!   and the queue that holds it.
 //!
 //! The most used items are re-exported here; the builders of [`presence`] and
 //! [`shared::merge`] keep their module path, which says what they build.
@@ -23,12 +30,18 @@
 //! server does things; those are the server's (`chatrix-server`'s `im` module and the
 //! router). Roster items and the subscription state machine are in [`crate::roster`].
 
+pub mod carbons;
+pub mod csi;
 pub mod delivery;
+pub mod hints;
 pub mod offline;
 pub mod presence;
 pub mod shared;
 
+pub use carbons::{CarbonsRequest, Direction};
+pub use csi::{CsiClass, CsiQueue, Push};
 pub use delivery::{Availability, BareDelivery, message_to_bare, presence_to_bare};
+pub use hints::Hints;
 pub use offline::{OFFLINE_REASON, is_storable, stamp_delay};
 pub use presence::ClientPresence;
 pub use shared::{SharedContact, shared_contacts, visible_item, visible_version};

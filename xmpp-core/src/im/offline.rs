@@ -12,6 +12,8 @@ use crate::jid::Jid;
 use crate::ns;
 use crate::stanza::{MessageType, Stanza, StanzaKind, StanzaNs};
 
+use super::hints::Hints;
+
 /// The text of the `<delay/>` on a message delivered from offline storage, as XEP-0160 §3
 /// shows it; clients display it, and other servers use the same words.
 pub const OFFLINE_REASON: &str = "Offline Storage";
@@ -21,9 +23,9 @@ pub const OFFLINE_REASON: &str = "Offline Storage";
 /// The rules, in order:
 /// 1. Only messages, and never one of type `error` (an error is not answered or kept).
 /// 2. Never when it carries an XEP-0334 `<no-store/>` or `<no-permanent-store/>` hint
-///    ([`ns::HINTS`]): the sender said so. Offline storage is not an archive, but a message its
-///    sender wants kept nowhere has no place on the recipient's disk either, and when a message
-///    carries both a "no" hint and `<store/>`, the "no" wins.
+///    ([`Hints::forbids_storage`]): the sender said so. Offline storage is not an archive,
+///    but a message its sender wants kept nowhere has no place on the recipient's disk
+///    either, and when a message carries both a "no" hint and `<store/>`, the "no" wins.
 /// 3. Always when it carries a `<store/>` hint (XEP-0334: any message but an error).
 /// 4. Otherwise: type `chat` or `normal` (no type is `normal`), as XEP-0160 and RFC 6121
 ///    §8.5.2.2.1 have it; `groupchat` and `headline` are not stored. And not when it carries
@@ -41,11 +43,11 @@ pub fn is_storable(stanza: &Stanza) -> bool {
     if ty == MessageType::Error {
         return false;
     }
-    let hint = |name: &str| stanza.payloads().any(|p| p.is(name, ns::HINTS));
-    if hint("no-store") || hint("no-permanent-store") {
+    let hints = Hints::of(stanza);
+    if hints.forbids_storage() {
         return false;
     }
-    if hint("store") {
+    if hints.store {
         return true;
     }
     matches!(ty, MessageType::Chat | MessageType::Normal)
