@@ -12,7 +12,10 @@
 //! - [`StanzaError`] and [`StreamError`]: RFC 6120 §8.3 and §4.9.3, to and from XML.
 //! - [`roster`] and [`im`]: the rules of RFC 6121 (rosters, subscriptions, presence, delivery
 //!   to a bare JID, offline storage), as pure functions the server wires to its sessions and
-//!   storage.
+//!   storage; with message carbons (XEP-0280), processing hints (XEP-0334) and client state
+//!   indication (XEP-0352) in [`im`].
+//! - [`blocking`]: the blocking command (XEP-0191): its iqs, the block list with its JID
+//!   matching, and what a block means for a stanza from or to a blocked entity.
 //! - [`dataform`]: data forms (XEP-0004), the subset registration needs, with `FORM_TYPE`
 //!   (XEP-0068) and media elements (XEP-0221).
 //! - [`register`]: in-band registration (XEP-0077) with CAPTCHA forms (XEP-0158, XEP-0231):
