@@ -8,10 +8,13 @@
 //! - [`WebSocketFramer`]: the same for RFC 7395, one element per message.
 //! - Writing what a server sends at stream level: the header, stream-namespace elements
 //!   (`<stream:features>`, `<stream:error>`) and the close.
+//! - [`c2s::Connection`]: the server side of a client stream on top of the framer: STARTTLS,
+//!   SASL, XEP-0077 registration, resource binding, XEP-0198 stream management (acks that
+//!   count only what the server has handled, the queue of unacknowledged stanzas, resumption
+//!   on a new connection), XEP-0352 client state indication, and keep-alive pings.
 //!
 //! What it is not for: sockets, TLS or timers. The caller reads bytes from wherever it likes,
-//! hands them over, and writes out what it is given. Stream negotiation (STARTTLS, SASL,
-//! resource binding) builds on the framer.
+//! hands them over, and writes out what it is given; time is an input too.
 #![warn(missing_docs)]
 
 pub mod c2s;

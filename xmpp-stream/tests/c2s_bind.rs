@@ -109,6 +109,14 @@ fn stanzas_before_bind_are_not_authorized() {
 fn unknown_elements_before_bind_are_unsupported() {
     let mut c = Client::plaintext();
     let _ = c.login();
+    c.send("<frobnicate xmlns='urn:example:unknown'/>");
+    c.expect_stream_error("unsupported-stanza-type");
+}
+
+#[test]
+fn stream_management_elements_are_unknown_when_it_is_not_configured() {
+    let mut c = Client::new(support::config().with_stream_management(None), None);
+    let _ = c.login();
     c.send("<enable xmlns='urn:xmpp:sm:3'/>");
     c.expect_stream_error("unsupported-stanza-type");
 }

@@ -134,7 +134,10 @@ fn errors_are_sticky_and_later_inputs_do_nothing() {
 #[test]
 fn unknown_nonzas_after_bind_are_unsupported() {
     for element in [
-        "<enable xmlns='urn:xmpp:sm:3'/>",
+        // Stream management acks before <enable/>, and an unknown CSI element.
+        "<r xmlns='urn:xmpp:sm:3'/>",
+        "<a xmlns='urn:xmpp:sm:3' h='0'/>",
+        "<csi xmlns='urn:xmpp:csi:0'/>",
         "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AA==</auth>",
         "<iq xmlns='urn:example:not-a-stanza' type='get' id='x'/>",
     ] {

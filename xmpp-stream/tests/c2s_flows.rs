@@ -85,13 +85,14 @@ fn starttls_scram_sha_256_bind_server_resource_and_stanzas_both_ways() {
     assert_eq!(jid.as_str(), "juliet@example.org");
     assert_eq!(c.conn.state(), State::AwaitingStreamHeader);
 
-    // Restart: bind, session, nothing else.
+    // Restart: bind, session, stream management and client state indication.
     let (_, features) = c.open();
     assert_eq!(
         features,
         el("<features xmlns='http://etherx.jabber.org/streams'>\
             <bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>\
             <session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>\
+            <sm xmlns='urn:xmpp:sm:3'/><csi xmlns='urn:xmpp:csi:0'/>\
             </features>")
     );
     assert_eq!(c.conn.state(), State::Binding);

@@ -8,13 +8,38 @@ use proptest::prelude::*;
 use support::{Client, DOMAIN, PASSWORD, USER, header_to};
 use xmpp_core::{StanzaCondition, StanzaError, StreamCondition, StreamError};
 use xmpp_sasl::encode_sasl_payload;
-use xmpp_stream::c2s::Event;
+use xmpp_stream::c2s::{Event, ResumeError, Resumed, SmState};
 
 fn closed_count(events: &std::collections::VecDeque<Event>) -> usize {
     events
         .iter()
         .filter(|e| matches!(e, Event::Closed { .. }))
         .count()
+}
+
+/// The state of a session with one stanza unacknowledged, from a connection of its own. The
+/// random source is fixed, so every call gives the same resumption id, which the `<resume/>`
+/// snippets name.
+fn resumable_state() -> Option<SmState> {
+    let (mut old, _) = Client::bound();
+    old.conn.handle_input(
+        &mut &b"<enable xmlns='urn:xmpp:sm:3' resume='true'/>"[..],
+        old.now,
+    );
+    old.conn
+        .send_element(&support::el("<message xmlns='jabber:client'/>"))
+        .ok()?;
+    old.conn.handle_peer_eof();
+    old.conn.take_sm_state()
+}
+
+fn resumable_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        resumable_state()
+            .and_then(|s| s.resumption().map(|r| r.id.clone()))
+            .expect("a resumable state")
+    })
 }
 
 /// Snippets that mean something to the state machine, so random sequences get somewhere.
@@ -44,6 +69,21 @@ fn snippets() -> Vec<String> {
         "</stream:stream>".into(),
         "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
             .into(),
+        "<enable xmlns='urn:xmpp:sm:3' resume='true'/>".into(),
+        "<enable xmlns='urn:xmpp:sm:3'/>".into(),
+        "<r xmlns='urn:xmpp:sm:3'/>".into(),
+        "<a xmlns='urn:xmpp:sm:3' h='1'/>".into(),
+        "<a xmlns='urn:xmpp:sm:3' h='0'/>".into(),
+        format!(
+            "<resume xmlns='urn:xmpp:sm:3' previd='{}' h='0'/>",
+            resumable_id()
+        ),
+        format!(
+            "<resume xmlns='urn:xmpp:sm:3' previd='{}' h='5'/>",
+            resumable_id()
+        ),
+        "<resume xmlns='urn:xmpp:sm:3' previd='unknown' h='0'/>".into(),
+        "<inactive xmlns='urn:xmpp:csi:0'/>".into(),
         "<a".into(),
         "&amp;".into(),
         "\u{0}".into(),
@@ -63,6 +103,12 @@ enum Op {
     Eof,
     Close,
     Send,
+    SendSerialized,
+    Handled,
+    RequestAck,
+    ResumeOk,
+    ResumeErr,
+    TakeSm,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -78,6 +124,12 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Eof),
         1 => Just(Op::Close),
         1 => Just(Op::Send),
+        1 => Just(Op::SendSerialized),
+        1 => Just(Op::Handled),
+        1 => Just(Op::RequestAck),
+        1 => Just(Op::ResumeOk),
+        1 => Just(Op::ResumeErr),
+        1 => Just(Op::TakeSm),
     ]
 }
 
@@ -143,6 +195,23 @@ proptest! {
                 Op::Send => {
                     let _ = c.conn.send_element(&support::el("<message xmlns='jabber:client'/>"));
                 }
+                Op::SendSerialized => {
+                    let _ = c.conn.send_serialized(bytes::Bytes::from_static(b"<message/>"));
+                }
+                Op::Handled => c.conn.stanza_handled(),
+                Op::RequestAck => c.conn.request_ack(),
+                Op::ResumeOk => {
+                    if let Some(account) = c.conn.account().cloned()
+                        && let Ok(jid) = account.with_resource("r")
+                        && let Some(state) = resumable_state()
+                    {
+                        c.conn.complete_resume(Ok(Resumed::new(jid, state)));
+                    }
+                }
+                Op::ResumeErr => c.conn.complete_resume(Err(ResumeError::NotFound)),
+                Op::TakeSm => {
+                    let _ = c.conn.take_sm_state();
+                }
             }
             c.pump();
             c.feed();
@@ -187,4 +256,29 @@ proptest! {
         prop_assert_eq!(&whole.wire, &split.wire);
         prop_assert_eq!(&whole.events, &split.events);
     }
+}
+
+/// The premise of the `<resume/>` snippets: the id is the same every time, so a random
+/// sequence can reach a successful resumption.
+#[test]
+fn the_resume_snippet_can_succeed() {
+    let mut c = Client::plaintext();
+    let _ = c.login();
+    c.send(&format!(
+        "<resume xmlns='urn:xmpp:sm:3' previd='{}' h='0'/>",
+        resumable_id()
+    ));
+    let jid = c
+        .conn
+        .account()
+        .cloned()
+        .and_then(|a| a.with_resource("r").ok());
+    let state = resumable_state().expect("state");
+    c.conn
+        .complete_resume(Ok(Resumed::new(jid.expect("jid"), state)));
+    c.pump();
+    assert!(matches!(
+        c.find_event(|e| matches!(e, Event::Resumed { .. })),
+        Event::Resumed { .. }
+    ));
 }

@@ -43,6 +43,45 @@ impl Default for KeepaliveConfig {
     }
 }
 
+/// XEP-0198 stream management as a listener offers it.
+///
+/// ```
+/// # use std::time::Duration;
+/// use xmpp_stream::c2s::SmConfig;
+///
+/// let sm = SmConfig { max_resume: Duration::from_secs(600), ..SmConfig::default() };
+/// assert_eq!((sm.max_unacked, sm.resume), (1000, true));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmConfig {
+    /// Stanzas sent to the client and not yet acknowledged that one connection may hold
+    /// (their bytes are kept for re-sending). One more closes the stream with
+    /// `policy-violation`: a client that never acknowledges would otherwise grow the queue
+    /// without bound. Taken as at least 1 and at most 2^31 (the counters are 32-bit and
+    /// wrap).
+    pub max_unacked: usize,
+    /// Whether streams may be resumed (XEP-0198 §5). When `false`, `<enable resume='true'/>`
+    /// gets an `<enabled/>` without an id, and `<resume/>` gets `<failed/>` with
+    /// `feature-not-implemented`.
+    pub resume: bool,
+    /// The longest a session may wait to be resumed, whatever the client asks for with
+    /// `max`; the `<enabled/>` carries the shorter of the two. Zero turns resumption off.
+    pub max_resume: Duration,
+}
+
+impl Default for SmConfig {
+    /// A thousand unacknowledged stanzas (a busy group chat after a few minutes offline),
+    /// resumption on, five minutes to resume: what ejabberd and Prosody default to, long
+    /// enough for a phone to change networks.
+    fn default() -> Self {
+        Self {
+            max_unacked: 1000,
+            resume: true,
+            max_resume: Duration::from_secs(300),
+        }
+    }
+}
+
 /// A hosted domain that is not a valid JID domainpart.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -93,6 +132,8 @@ pub struct ConnectionConfig {
     negotiation_timeout: Duration,
     keepalive: Option<KeepaliveConfig>,
     extra_features: Vec<Element>,
+    stream_management: Option<SmConfig>,
+    csi: bool,
     lang: String,
 }
 
@@ -111,7 +152,8 @@ impl ConnectionConfig {
     /// A configuration serving `domains` (normalised like JID domainparts, duplicates
     /// dropped), with TLS required, STARTTLS available, default [`Limits`], three SASL
     /// attempts, ten registration requests, a 60 s negotiation timeout, default keep-alives,
-    /// no extra features and `xml:lang='en'`.
+    /// stream management (XEP-0198) with the default [`SmConfig`], client state indication
+    /// (XEP-0352), no extra features and `xml:lang='en'`.
     pub fn new<I, S>(domains: I, sasl: Arc<xmpp_sasl::ServerConfig>) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = S>,
@@ -145,6 +187,8 @@ impl ConnectionConfig {
             negotiation_timeout: DEFAULT_NEGOTIATION_TIMEOUT,
             keepalive: Some(KeepaliveConfig::default()),
             extra_features: Vec::new(),
+            stream_management: Some(SmConfig::default()),
+            csi: true,
             lang: "en".to_owned(),
         })
     }
@@ -214,6 +258,28 @@ impl ConnectionConfig {
         self
     }
 
+    /// XEP-0198 stream management: advertised after authentication (`<sm xmlns='urn:xmpp:sm:3'/>`)
+    /// and enabled by the client after binding. `None` does not offer it, and its elements
+    /// are then unknown elements (`unsupported-stanza-type`).
+    #[must_use]
+    pub fn with_stream_management(mut self, sm: Option<SmConfig>) -> Self {
+        self.stream_management = sm.map(|mut sm| {
+            sm.max_unacked = sm.max_unacked.clamp(1, 1 << 31);
+            sm
+        });
+        self
+    }
+
+    /// XEP-0352 client state indication: advertised after authentication
+    /// (`<csi xmlns='urn:xmpp:csi:0'/>`), and `<active/>`/`<inactive/>` become
+    /// [`Event::ClientState`](super::Event::ClientState). When off, they are unknown
+    /// elements (`unsupported-stanza-type`).
+    #[must_use]
+    pub fn with_csi(mut self, csi: bool) -> Self {
+        self.csi = csi;
+        self
+    }
+
     /// The `xml:lang` of the server's stream headers and error texts.
     #[must_use]
     pub fn with_lang(mut self, lang: impl Into<String>) -> Self {
@@ -274,6 +340,16 @@ impl ConnectionConfig {
     /// The extra post-authentication features.
     pub fn extra_features(&self) -> &[Element] {
         &self.extra_features
+    }
+
+    /// The stream-management settings, if it is offered.
+    pub fn stream_management(&self) -> Option<&SmConfig> {
+        self.stream_management.as_ref()
+    }
+
+    /// Whether client state indication is offered.
+    pub fn csi(&self) -> bool {
+        self.csi
     }
 
     /// The `xml:lang` of the server's side.

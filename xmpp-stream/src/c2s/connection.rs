@@ -18,6 +18,7 @@ use super::header;
 use super::keepalive::{self, Expiry, Timers};
 use super::register;
 use super::sasl::Negotiation;
+use super::sm::SmSession;
 use crate::framer::Framer;
 use crate::write::{write_close, write_element};
 
@@ -58,13 +59,27 @@ pub enum SendError {
 ///   ([`handle_tls_established`](Self::handle_tls_established)), stored credentials
 ///   ([`provide_credentials`](Self::provide_credentials)), the answer to a registration
 ///   request ([`answer_register_iq`](Self::answer_register_iq)), the bound JID
-///   ([`complete_bind`](Self::complete_bind)), the time
+///   ([`complete_bind`](Self::complete_bind)), the answer to a resumption request
+///   ([`complete_resume`](Self::complete_resume)), the time
 ///   ([`handle_timeout`](Self::handle_timeout)), stanzas to send
-///   ([`send_stanza`](Self::send_stanza)), and the end of the socket
+///   ([`send_stanza`](Self::send_stanza), [`send_element`](Self::send_element),
+///   [`send_serialized`](Self::send_serialized)), the end of a batch of them
+///   ([`request_ack`](Self::request_ack)), the confirmation that a received stanza was
+///   handled ([`stanza_handled`](Self::stanza_handled)), and the end of the socket
 ///   ([`handle_peer_eof`](Self::handle_peer_eof)).
 /// - **Outputs** (`poll_*`): after any input, drain [`poll_transmit`](Self::poll_transmit)
 ///   (bytes for the socket) and [`poll_event`](Self::poll_event) (what to act on), and re-arm
 ///   the timer with [`poll_timeout`](Self::poll_timeout).
+///
+/// - **Stream management** (XEP-0198, when configured): the client enables it after binding
+///   ([`Event::SmEnabled`]) or resumes an old session instead of binding
+///   ([`Event::ResumeRequest`], [`Event::Resumed`]). Stanzas are counted both ways; the
+///   `h` the client sees counts only what the driver confirmed with
+///   [`stanza_handled`](Self::stanza_handled) (ack means durable). What the client has not
+///   acknowledged is kept, and when the stream ends the driver asks
+///   [`is_resumable`](Self::is_resumable) and takes it with
+///   [`take_sm_state`](Self::take_sm_state). XEP-0352 client state indication arrives as
+///   [`Event::ClientState`].
 ///
 /// Errors are sticky: once the stream is closed (by either side, or by a stream error), it
 /// ends with [`Event::Closed`] and every later input does nothing. No input makes it panic.
@@ -93,6 +108,20 @@ pub struct Connection {
     /// The bind request waiting for [`Connection::complete_bind`].
     pub(super) pending_bind: Option<Element>,
     pub(super) jid: Option<FullJid>,
+    /// The `<resume/>` waiting for [`Connection::complete_resume`]: the id and the client's
+    /// `h`.
+    pub(super) pending_resume: Option<(String, u32)>,
+    /// XEP-0198 state while stream management is on (or kept after a close, to be taken).
+    pub(super) sm: Option<SmSession>,
+    /// Whether stream management was enabled (or a stream resumed) on this stream: a second
+    /// `<enable/>` is refused even after the state was taken.
+    pub(super) sm_used: bool,
+    /// [`Event::Stanza`]s emitted and not yet confirmed with
+    /// [`Connection::stanza_handled`].
+    pub(super) stanzas_out: u64,
+    /// Whether the stream ended without a clean close: the socket's end, or an unanswered
+    /// ping. Such a session may be resumed.
+    pub(super) unclean_end: bool,
     pub(super) timers: Timers,
     pub(super) out: BytesMut,
     pub(super) events: VecDeque<Event>,
@@ -109,6 +138,7 @@ impl std::fmt::Debug for Connection {
             .field("encrypted", &self.tls.is_some())
             .field("account", &self.account)
             .field("jid", &self.jid)
+            .field("sm", &self.sm.as_ref().map(|sm| &sm.state))
             .finish_non_exhaustive()
     }
 }
@@ -148,6 +178,11 @@ impl Connection {
             register_iqs: 0,
             pending_bind: None,
             jid: None,
+            pending_resume: None,
+            sm: None,
+            sm_used: false,
+            stanzas_out: 0,
+            unclean_end: false,
             out: BytesMut::new(),
             events: VecDeque::new(),
             counter: 0,
@@ -180,6 +215,7 @@ impl Connection {
             Stage::Authenticating if self.sasl.awaiting_credentials() => State::AwaitingCredentials,
             Stage::Authenticating => State::Authenticating,
             Stage::Binding if self.pending_bind.is_some() => State::AwaitingBind,
+            Stage::Binding if self.pending_resume.is_some() => State::AwaitingResume,
             Stage::Binding => State::Binding,
             Stage::Established => State::Established,
         }
@@ -222,13 +258,14 @@ impl Connection {
     }
 
     /// Whether the connection waits for the driver (credentials, a registration answer,
-    /// bind, TLS) and reads no input meanwhile.
+    /// bind, resumption, TLS) and reads no input meanwhile.
     pub fn is_blocked(&self) -> bool {
         matches!(
             self.state(),
             State::AwaitingCredentials
                 | State::AwaitingRegistration
                 | State::AwaitingBind
+                | State::AwaitingResume
                 | State::AwaitingTls
         )
     }
@@ -379,30 +416,34 @@ impl Connection {
         }
         match self.timers.expiry(now) {
             Expiry::Nothing => {}
-            Expiry::TimedOut => self.close(StreamError::new(StreamCondition::ConnectionTimeout)),
+            Expiry::TimedOut => {
+                // A client that stopped answering is gone, not done: its session may be
+                // resumed (XEP-0198 §7).
+                self.unclean_end = true;
+                self.close(StreamError::new(StreamCondition::ConnectionTimeout));
+            }
             Expiry::Ping => self.send_ping(now),
         }
     }
 
-    /// The peer closed the socket (EOF) without `</stream:stream>`. Nothing can be written
-    /// any more.
+    /// The socket is gone without `</stream:stream>`: the peer closed it (EOF), or reading or
+    /// writing failed. Nothing can be written any more. The stream did not end cleanly, so
+    /// its session may be resumed ([`is_resumable`](Self::is_resumable)).
     pub fn handle_peer_eof(&mut self) {
         if self.stage != Stage::Closed {
+            self.unclean_end = true;
             self.finish(None, true);
         }
     }
 
-    /// Sends an element to the bound client, serialised in `jabber:client` (a stanza in that
-    /// namespace carries no `xmlns`).
+    /// Sends a stanza to the bound client, serialised in `jabber:client` (a stanza in that
+    /// namespace carries no `xmlns`). With stream management on it is counted and kept
+    /// until the client acknowledges it; past [`SmConfig::max_unacked`](super::SmConfig)
+    /// it is not sent: the stream closes with `policy-violation` and this returns
+    /// [`SendError::Closed`].
     pub fn send_element(&mut self, element: &Element) -> Result<(), SendError> {
-        match self.stage {
-            Stage::Established => {
-                self.write(element);
-                Ok(())
-            }
-            Stage::Closed => Err(SendError::Closed),
-            _ => Err(SendError::NotBound),
-        }
+        self.check_sendable()?;
+        self.write_stanza(element)
     }
 
     /// Sends a stanza to the bound client; a stanza from another stream's namespace
@@ -482,10 +523,22 @@ impl Connection {
 
     // --- Internals shared with dispatch ----------------------------------------------------
 
+    /// Whether a stanza may go to the client now.
+    pub(super) fn check_sendable(&self) -> Result<(), SendError> {
+        match self.stage {
+            Stage::Established => Ok(()),
+            Stage::Closed => Err(SendError::Closed),
+            _ => Err(SendError::NotBound),
+        }
+    }
+
     fn is_blocked_on_driver(&self) -> bool {
         matches!(
             self.state(),
-            State::AwaitingCredentials | State::AwaitingRegistration | State::AwaitingBind
+            State::AwaitingCredentials
+                | State::AwaitingRegistration
+                | State::AwaitingBind
+                | State::AwaitingResume
         )
     }
 
@@ -520,6 +573,7 @@ impl Connection {
         self.stage = Stage::Closed;
         self.pending_bind = None;
         self.pending_register = None;
+        self.pending_resume = None;
         self.sasl.reset();
         self.events.push_back(Event::Closed { error, by_peer });
     }
@@ -552,7 +606,7 @@ impl Connection {
             return;
         };
         let id = format!("ping-{}", self.random_id());
-        self.write(&keepalive::ping(&id, &domain, &jid));
+        self.write_ping(&keepalive::ping(&id, &domain, &jid));
         self.timers.ping_sent(id, now);
     }
 }

@@ -9,12 +9,28 @@
 //!   an IQ get/set whose one payload is `jabber:iq:register`, to nobody or the stream's
 //!   domain), which go to the driver one at a time, a bounded number of times (then
 //!   `policy-violation`), and not in the middle of a SASL exchange (`not-authorized`, as for
-//!   `<starttls/>` there). Anything else (other stanzas included, security.md B.13) is
-//!   `not-authorized`: nothing is routed before authentication.
-//! - after authentication: bind and the legacy session IQ; other stanzas are `not-authorized`,
-//!   unknown elements `unsupported-stanza-type`.
-//! - bound: stanzas go to the driver, except the answers to our pings and the session IQ;
-//!   unknown elements are `unsupported-stanza-type`.
+//!   `<starttls/>` there). XEP-0198 `<enable/>` and `<resume/>` (when stream management is
+//!   configured) get `<failed><unexpected-request/></failed>` and the stream goes on.
+//!   Anything else (other stanzas included, security.md B.13) is `not-authorized`: nothing
+//!   is routed before authentication.
+//! - after authentication: bind and the legacy session IQ; XEP-0198 `<resume/>` (to the
+//!   driver, which answers as it does a bind; `<failed/>` with `bad-request` when malformed,
+//!   with `feature-not-implemented` when resumption is off); `<enable/>` gets
+//!   `<failed><unexpected-request/></failed>` (XEP-0198 §3: only after binding); XEP-0352
+//!   `<active/>`/`<inactive/>` are ignored (there is no session yet to apply them to, and a
+//!   stream starts active). Other stanzas are `not-authorized`, unknown elements (`<r/>`,
+//!   `<a/>`, and SM or CSI elements when those are not configured)
+//!   `unsupported-stanza-type`.
+//! - bound: stanzas go to the driver, except the answers to our pings and the session IQ
+//!   (counted by stream management all the same). XEP-0198: `<enable/>` once (a second one,
+//!   or one after a resumption, gets `<failed><unexpected-request/></failed>`; a malformed one
+//!   `<failed><bad-request/></failed>`), then `<r/>` and `<a/>` (before `<enable/>` they are
+//!   `unsupported-stanza-type`); an `<a/>` without a numeric `h` is `invalid-xml`, one whose
+//!   `h` (modulo 2^32) is not between what was already acknowledged and what was sent (more
+//!   than was sent, or going backwards) `undefined-condition` with
+//!   `<handled-count-too-high/>` (§6); `<resume/>` gets
+//!   `<failed><unexpected-request/></failed>`. XEP-0352 `<active/>`/`<inactive/>` become
+//!   [`Event::ClientState`]. Unknown elements are `unsupported-stanza-type`.
 
 use xmpp_core::stanza::StanzaNs;
 use xmpp_core::{Element, StanzaCondition, StanzaError, StreamCondition, StreamError, ns};
@@ -132,6 +148,11 @@ impl Connection {
                         .with_text(Some(self.config.lang()), "STARTTLS is required"),
                 );
             }
+            return;
+        }
+        if self.is_sm_element(&el) && matches!(el.name(), "enable" | "resume") {
+            // XEP-0198 §3: not before authentication, but recoverable (§6).
+            self.sm_unexpected();
             return;
         }
         let domain = self.domain.clone().unwrap_or_default();
@@ -277,6 +298,12 @@ impl Connection {
         } else if bind::is_session(&el) {
             let domain = self.domain.clone().unwrap_or_default();
             self.write(&bind::session_result(&el, &domain));
+        } else if self.is_sm_element(&el) && el.name() == "resume" {
+            self.handle_resume(&el);
+        } else if self.is_sm_element(&el) && el.name() == "enable" {
+            self.sm_unexpected();
+        } else if self.is_csi_element(&el) {
+            // XEP-0352 is about a bound session; before binding there is none to apply it to.
         } else if is_stanza(&el) {
             // RFC 6120 §7.1: no stanzas before a resource is bound.
             self.not_authorized();
@@ -287,31 +314,64 @@ impl Connection {
 
     fn handle_bound(&mut self, el: Element) {
         if !is_stanza(&el) {
-            self.unsupported(&el);
+            self.handle_bound_nonza(&el);
             return;
         }
         if el.name() == "iq" {
             let domain = self.domain.clone().unwrap_or_default();
             if self.timers.take_reply(&el, &domain) {
+                self.count_self_handled();
                 return;
             }
             if bind::is_session(&el) {
-                self.write(&bind::session_result(&el, &domain));
+                self.count_self_handled();
+                let _ = self.write_stanza(&bind::session_result(&el, &domain));
                 return;
             }
             if bind::is_bind(&el) {
                 // RFC 6120 binds one resource per stream; a second bind is refused, and
                 // the session keeps the first.
+                self.count_self_handled();
                 let refusal = StanzaError::new(StanzaCondition::NotAllowed);
-                self.write(&bind::error(&el, refusal));
+                let _ = self.write_stanza(&bind::error(&el, refusal));
                 return;
             }
         }
+        self.count_stanza_for_driver();
         self.events.push_back(Event::Stanza(el));
     }
 
+    /// A top-level element of a bound stream that is not a stanza: stream management, client
+    /// state indication, or unknown.
+    fn handle_bound_nonza(&mut self, el: &Element) {
+        if self.is_sm_element(el) {
+            match el.name() {
+                "enable" => self.handle_enable(el),
+                "r" => self.handle_ack_request(el),
+                "a" => self.handle_ack(el),
+                "resume" => self.sm_unexpected(),
+                _ => self.unsupported(el),
+            }
+        } else if self.is_csi_element(el) {
+            let active = el.name() == "active";
+            self.events.push_back(Event::ClientState { active });
+        } else {
+            self.unsupported(el);
+        }
+    }
+
+    /// Whether `el` is in the XEP-0198 namespace and stream management is configured.
+    fn is_sm_element(&self, el: &Element) -> bool {
+        el.ns() == ns::SM && self.config.stream_management().is_some()
+    }
+
+    /// Whether `el` is `<active/>` or `<inactive/>` of XEP-0352 and CSI is configured.
+    fn is_csi_element(&self, el: &Element) -> bool {
+        el.ns() == ns::CSI && self.config.csi() && matches!(el.name(), "active" | "inactive")
+    }
+
     /// A top-level element that is not a stanza of this stream.
-    fn unsupported(&mut self, el: &Element) {
+    pub(super) fn unsupported(&mut self, el: &Element) {
         let in_other_stanza_ns = matches!(el.name(), "message" | "presence" | "iq")
             && StanzaNs::from_uri(el.ns()).is_some();
         let condition = if in_other_stanza_ns {

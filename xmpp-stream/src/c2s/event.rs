@@ -4,6 +4,8 @@ use xmpp_core::jid::{BareJid, FullJid};
 use xmpp_core::{Element, StreamError};
 use xmpp_sasl::{FailureCondition, FailureReason, Mechanism, ScramHash};
 
+use super::sm::Resumption;
+
 /// Something the driver must act on or know about, from
 /// [`Connection::poll_event`](super::Connection::poll_event).
 #[derive(Debug, Clone, PartialEq)]
@@ -77,8 +79,47 @@ pub enum Event {
         jid: FullJid,
     },
     /// A stanza (`message`, `presence` or `iq` in `jabber:client`) from the bound client, as
-    /// it arrived: the router checks it and stamps `from`.
+    /// it arrived: the router checks it and stamps `from`. Once it is handled (stored, routed
+    /// or answered with an error), call
+    /// [`stanza_handled`](super::Connection::stanza_handled), once per stanza, in order: with
+    /// stream management on, only then does the client's `<r/>` count it.
     Stanza(Element),
+    /// The client enabled XEP-0198 stream management (`<enabled/>` is queued). From now on
+    /// stanzas are counted both ways and those sent are kept until acknowledged.
+    SmEnabled {
+        /// The resumption id and timeout, when the client asked for resumption and it is
+        /// configured. Register the id for this account (only this account may resume it),
+        /// and forget it when the session ends for good.
+        resume: Option<Resumption>,
+    },
+    /// An authenticated client asks, instead of binding, to resume the session `previd`
+    /// (XEP-0198 §5). Look it up among this account's sessions, end the connection it had
+    /// (if still open), take its state with
+    /// [`take_sm_state`](super::Connection::take_sm_state) and call
+    /// [`complete_resume`](super::Connection::complete_resume). Until then the connection
+    /// reads no input.
+    ResumeRequest {
+        /// The SM-ID the client names; opaque, as the client sent it.
+        previd: String,
+        /// How many stanzas of the old session the client handled (modulo 2^32); the
+        /// connection applies it in `complete_resume`.
+        h: u32,
+    },
+    /// The session is resumed on this connection (`<resumed/>` and the stanzas the client had
+    /// not acknowledged are queued): stanzas may flow, as after [`Event::Bound`], with
+    /// stream management on. Write what the session got meanwhile, then
+    /// [`request_ack`](super::Connection::request_ack).
+    Resumed {
+        /// The session's address.
+        jid: FullJid,
+    },
+    /// XEP-0352: the client says it is in use (`<active/>`) or not (`<inactive/>`). Every
+    /// stream starts active; the state is the driver's to keep (and never to reveal to
+    /// others, XEP-0352 §6).
+    ClientState {
+        /// `true` for `<active/>`.
+        active: bool,
+    },
     /// The stream is over. Flush [`poll_transmit`](super::Connection::poll_transmit), then
     /// close the socket. Nothing else happens on this connection.
     Closed {
@@ -107,6 +148,8 @@ pub enum State {
     Binding,
     /// Waiting for the driver to answer [`Event::BindRequest`].
     AwaitingBind,
+    /// Waiting for the driver to answer [`Event::ResumeRequest`].
+    AwaitingResume,
     /// Bound: stanzas flow.
     Established,
     /// The stream is over.

@@ -61,14 +61,21 @@ pub(super) fn authentication(
 }
 
 /// Features after authentication: `<bind/>`, the RFC 3921 `<session/>` marked optional (RFC
-/// 6121 Appendix E: old clients still look for it and send the IQ if it is not optional), and
-/// the configured extras.
+/// 6121 Appendix E: old clients still look for it and send the IQ if it is not optional),
+/// XEP-0198 `<sm/>` and XEP-0352 `<csi/>` when configured (both only ever after
+/// authentication, as XEP-0198 §2 requires), and the configured extras.
 pub(super) fn post_auth(config: &ConnectionConfig) -> Element {
     let mut el = features()
         .with_child(Element::new("bind", ns::BIND))
         .with_child(
             Element::new("session", ns::SESSION).with_child(Element::new("optional", ns::SESSION)),
         );
+    if config.stream_management().is_some() {
+        el.append_child(Element::new("sm", ns::SM));
+    }
+    if config.csi() {
+        el.append_child(Element::new("csi", ns::CSI));
+    }
     for extra in config.extra_features() {
         el.append_child(extra.clone());
     }

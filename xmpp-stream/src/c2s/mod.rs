@@ -2,10 +2,12 @@
 //!
 //! A [`Connection`] is one client stream, from the first byte to the close: stream headers,
 //! STARTTLS, SASL (through `xmpp-sasl`) with XEP-0077 in-band registration before it,
-//! resource binding, then stanzas, with a negotiation deadline and keep-alive pings. It takes
-//! bytes, the time and the driver's answers, and gives bytes to write, [`Event`]s and the
-//! next deadline. The driver (the server binary) owns the socket, the TLS layer, storage and
-//! the session registry.
+//! resource binding (or XEP-0198 resumption of an earlier session), then stanzas with
+//! XEP-0198 stream management and XEP-0352 client state indication, with a negotiation
+//! deadline and keep-alive pings. It takes bytes, the time and the driver's answers, and
+//! gives bytes to write, [`Event`]s and the next deadline. The driver (the server binary)
+//! owns the socket, the TLS layer, storage and the session registry (and so the sessions
+//! waiting to be resumed).
 //!
 //! A driver's loop, in outline:
 //!
@@ -19,10 +21,18 @@
 //!         NeedCredentials   => look up, conn.provide_credentials(..) / provide_no_such_user()
 //!         RegisterIq(iq)    => register (or refuse), conn.answer_register_iq(&reply)
 //!         BindRequest       => pick the resource, conn.complete_bind(..)
-//!         Stanza(el)        => route it
-//!         Closed { .. }     => flush, close the socket, stop
+//!         SmEnabled { resume } => register the resumption id for the account
+//!         ResumeRequest { previd, .. } => find the old session, take its state,
+//!                              conn.complete_resume(..)
+//!         Stanza(el)        => route it (store what must be stored), conn.stanza_handled()
+//!         ClientState { active } => adjust what the session sends
+//!         Closed { .. }     => flush, close the socket; if conn.is_resumable(), keep
+//!                              conn.take_sm_state() for a resumption, else deal with
+//!                              its unacknowledged stanzas; stop
 //!         ...
 //!     }
+//!     stanzas for the client: conn.send_serialized(..) or send_stanza(..), then
+//!     conn.request_ack()
 //!     re-arm the timer with conn.poll_timeout(); on expiry conn.handle_timeout(now)
 //! }
 //! ```
@@ -92,11 +102,13 @@ mod keepalive;
 mod refuse;
 mod register;
 mod sasl;
+mod sm;
 
 pub use config::{
     ConfigError, ConnectionConfig, DEFAULT_MAX_AUTH_ATTEMPTS, DEFAULT_MAX_REGISTER_IQS,
-    DEFAULT_NEGOTIATION_TIMEOUT, KeepaliveConfig, TlsPolicy,
+    DEFAULT_NEGOTIATION_TIMEOUT, KeepaliveConfig, SmConfig, TlsPolicy,
 };
 pub use connection::{Connection, SendError};
 pub use event::{Event, State};
 pub use refuse::refusal;
+pub use sm::{ResumeError, Resumed, Resumption, SmState};
