@@ -20,6 +20,11 @@
 //! The queue is generic over what it holds, so the server can queue pre-serialised bytes and
 //! classify the stanza once before serialising it.
 //!
+//! The `<csi/>` stream feature and the `<active/>` / `<inactive/>` elements belong to the
+//! stream: `xmpp-stream` offers the one and reports the others as
+//! `Event::ClientState { active }`, which the server turns into [`CsiQueue::set_active`] and
+//! [`CsiQueue::set_inactive`].
+//!
 //! What the server must do besides (it owns the stream and the clock):
 //! - process `<active/>` before anything the client sent after it (§4.1, RFC 6120 §10.1):
 //!   flush, then go on;
@@ -37,36 +42,6 @@ use crate::stanza::{MessageType, PresenceType, Stanza, StanzaType};
 /// How many stanzas a queue holds by default before it sends them all (Prosody's default
 /// queue size): a day of presence churn in a large roster stays bounded per session.
 pub const DEFAULT_MAX_HELD: usize = 256;
-
-/// The `<csi xmlns='urn:xmpp:csi:0'/>` stream feature (§4.1), offered after authentication.
-pub fn stream_feature() -> Element {
-    Element::new("csi", ns::CSI)
-}
-
-/// What a client says about itself (§4.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientState {
-    /// `<active/>`: the user is looking. Every stream starts active (§5).
-    Active,
-    /// `<inactive/>`: the user is not.
-    Inactive,
-}
-
-impl ClientState {
-    /// Reads an `<active/>` or `<inactive/>` element in `urn:xmpp:csi:0` (a top-level
-    /// element of the stream, not a stanza); `None` for anything else. The server does not
-    /// answer either (§4.2).
-    pub fn from_element(el: &Element) -> Option<Self> {
-        if el.ns() != ns::CSI {
-            return None;
-        }
-        match el.name() {
-            "active" => Some(Self::Active),
-            "inactive" => Some(Self::Inactive),
-            _ => None,
-        }
-    }
-}
 
 /// How a stanza for an inactive client is treated; see [`classify`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,30 +287,6 @@ mod tests {
 
     fn jid(s: &str) -> Jid {
         s.parse().expect("valid JID")
-    }
-
-    #[test]
-    fn xep0352_client_state_nonzas() {
-        let el = |s: &str| s.parse::<Element>().expect("well-formed");
-        assert_eq!(
-            ClientState::from_element(&el("<active xmlns='urn:xmpp:csi:0'/>")),
-            Some(ClientState::Active)
-        );
-        assert_eq!(
-            ClientState::from_element(&el("<inactive xmlns='urn:xmpp:csi:0'/>")),
-            Some(ClientState::Inactive)
-        );
-        assert_eq!(
-            ClientState::from_element(&el("<csi xmlns='urn:xmpp:csi:0'/>")),
-            None
-        );
-        assert_eq!(
-            ClientState::from_element(&el(
-                "<active xmlns='http://jabber.org/protocol/chatstates'/>"
-            )),
-            None
-        );
-        assert!(stream_feature().is("csi", ns::CSI));
     }
 
     #[test]
