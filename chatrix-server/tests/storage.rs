@@ -1782,6 +1782,10 @@ mod scenarios {
             "tables that outlive their account"
         );
         for table in [
+            "archive",
+            "archive_prefs",
+            "archive_prefs_jids",
+            "blocklist",
             "credentials",
             "offline_messages",
             "roster_groups",

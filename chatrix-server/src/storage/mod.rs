@@ -1,7 +1,8 @@
 //! Account storage on SQLite (the embedded default) or PostgreSQL (production), through sqlx:
 //! accounts and credentials, rosters (`roster.rs`), offline messages (`offline.rs`), shared
-//! roster groups (`groups.rs`), tombstones of deleted account names (`tombstones.rs`) and bans
-//! of addresses (`bans.rs`).
+//! roster groups (`groups.rs`), tombstones of deleted account names (`tombstones.rs`), bans
+//! of addresses (`bans.rs`), message archives and their preferences (`archive.rs`, xmpp-mam's
+//! `ArchiveStore`) and block lists (`blocking.rs`, xmpp-core's `BlockListStore`).
 //!
 //! [`Storage`] is an enum over the two backends, chosen by the database URL; both run the same
 //! SQL (`$N` placeholders, runtime-checked queries, no offline cache) and the same conformance
@@ -16,7 +17,9 @@
 //! parameter: the server injects its clock, and storage never reads the system clock for them.
 
 mod accounts;
+mod archive;
 mod bans;
+mod blocking;
 mod groups;
 mod offline;
 mod postgres;
@@ -33,6 +36,7 @@ use std::time::{Duration, SystemTime};
 use xmpp_sasl::{ScramHash, StoredCredentials};
 
 pub use accounts::{AccountJid, AccountJidError};
+pub use archive::MAX_ARCHIVE_IDS;
 pub use bans::Ban;
 pub use groups::SharedGroup;
 pub use offline::{OfflineMessage, OfflineStored};
@@ -83,6 +87,18 @@ pub enum StorageError {
         /// The group's name.
         name: String,
     },
+    /// An append to an archive (xmpp-mam's `ArchiveStore`) names an id the owner's archive
+    /// already holds, or one id twice; nothing of that append was stored.
+    #[error("the archive of {owner} already holds a message with id `{id}`")]
+    DuplicateArchiveId {
+        /// Whose archive.
+        owner: AccountJid,
+        /// The id.
+        id: String,
+    },
+    /// An archive query the storage does not run (e.g. more than [`MAX_ARCHIVE_IDS`] ids).
+    #[error("invalid archive query: {0}")]
+    InvalidArchiveQuery(&'static str),
     /// The credential set handed in cannot be stored (empty, or two records for one hash).
     #[error("invalid credentials: {0}")]
     InvalidCredentials(&'static str),
@@ -138,7 +154,7 @@ impl Backend {
 }
 
 /// The server's storage: accounts and credentials, rosters, offline messages, shared roster
-/// groups (later issues add archives, ...).
+/// groups, message archives, block lists (later issues add PEP, ...).
 #[derive(Debug, Clone)]
 pub enum Storage {
     /// SQLite, a file in the data dir by default.
@@ -275,8 +291,8 @@ impl Storage {
     }
 
     /// Deletes an account and everything stored for it, atomically, leaving no tombstone (the
-    /// administrator's `user delete`): its roster, offline messages and shared-group
-    /// memberships go through their tables' `ON DELETE CASCADE` foreign keys, so features that
+    /// administrator's `user delete`): its roster, offline messages, shared-group
+    /// memberships, archive, archive preferences and block list go through their tables' `ON DELETE CASCADE` foreign keys, so features that
     /// store per-account data need not extend this function. Other accounts' roster items
     /// naming this account stay (they are those accounts' data).
     ///

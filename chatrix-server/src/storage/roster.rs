@@ -107,8 +107,8 @@ impl RosterStore for Storage {
     }
 }
 
-/// The account a roster owner names.
-fn owner_account(owner: &BareJid) -> Result<AccountJid, StorageError> {
+/// The account a roster (or archive, or block list) owner names.
+pub(super) fn owner_account(owner: &BareJid) -> Result<AccountJid, StorageError> {
     AccountJid::try_from(owner.clone()).map_err(|_| StorageError::NotAnAccount(owner.clone()))
 }
 

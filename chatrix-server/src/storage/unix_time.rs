@@ -1,5 +1,5 @@
 //! The time columns: `SystemTime` as seconds (tombstones, bans) or microseconds (offline
-//! messages) since the Unix epoch, in a `BIGINT`.
+//! messages, archives) since the Unix epoch, in a `BIGINT`.
 //!
 //! Seconds are floored, so for a stored `until` (a whole second) `until > seconds(now)` holds
 //! exactly when `until > now`: the database's comparison and one in Rust on the value read back
@@ -37,6 +37,21 @@ pub(super) fn micros(t: SystemTime) -> i64 {
     }
 }
 
+/// Microseconds since the Unix epoch, rounded up (towards the future), saturating: for a stored
+/// (truncated) `ts`, `ts >= micros_ceil(t)` holds exactly when `from_micros(ts) >= t`, and
+/// `ts < micros_ceil(t)` exactly when `from_micros(ts) < t`, so an inclusive lower bound or an
+/// exclusive upper one compares in SQL as it would in Rust on the time read back.
+pub(super) fn micros_ceil(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => {
+            let up = d.as_micros() + u128::from(d.subsec_nanos() % 1_000 > 0);
+            i64::try_from(up).unwrap_or(i64::MAX)
+        }
+        // Before the epoch truncation is already towards the future.
+        Err(_) => micros(t),
+    }
+}
+
 /// The time `micros` after the Unix epoch; `None` when the platform cannot represent it.
 pub(super) fn from_micros(micros: i64) -> Option<SystemTime> {
     let d = Duration::from_micros(micros.unsigned_abs());
@@ -62,6 +77,31 @@ mod tests {
         let before = UNIX_EPOCH - Duration::from_micros(5);
         assert_eq!(micros(before), -5);
         assert_eq!(from_micros(-5), Some(before));
+    }
+
+    #[test]
+    fn micros_ceil_rounds_up() {
+        let whole = UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_456);
+        assert_eq!(micros_ceil(whole), micros(whole));
+        assert_eq!(
+            micros_ceil(whole + Duration::from_nanos(1)),
+            micros(whole) + 1
+        );
+        assert_eq!(
+            micros_ceil(whole + Duration::from_nanos(999)),
+            micros(whole) + 1
+        );
+        let before = UNIX_EPOCH - Duration::from_nanos(5_500);
+        assert_eq!(micros_ceil(before), -5);
+        // The bound agrees with comparing times read back, around a stored value.
+        for stored in [-3_i64, 0, 7] {
+            let read = from_micros(stored).unwrap_or(UNIX_EPOCH);
+            for nanos in -2_500_i64..=2_500 {
+                let d = Duration::from_nanos(nanos.unsigned_abs());
+                let t = if nanos >= 0 { read + d } else { read - d };
+                assert_eq!(stored >= micros_ceil(t), read >= t, "{stored} {nanos}");
+            }
+        }
     }
 
     #[test]
