@@ -259,7 +259,8 @@ impl Accounts {
     }
 
     /// Sets a new password (the account is authenticated already: a bound session, or
-    /// [`Self::verify_password`] on the web). Sessions stay up.
+    /// [`Self::verify_password`] on the web). Sessions stay up; their stream-management
+    /// resumption ids stop working.
     pub async fn change_password(
         &self,
         account: &AccountJid,
@@ -275,6 +276,9 @@ impl Accounts {
             .storage
             .set_credentials(account, &credentials)
             .await?;
+        // Resumption ids were handed out under the old password: whoever holds one must
+        // log in with the new password instead (XEP-0198 §5 leaves this to the server).
+        self.im.resumptions.forget_account(account.as_bare());
         tracing::info!(%account, "password changed");
         Ok(())
     }

@@ -6,6 +6,7 @@
 //! `xmpp_stream::c2s::Connection`.
 
 mod register;
+mod resume;
 mod session;
 mod shared;
 mod tls;
@@ -20,6 +21,7 @@ use crate::accounts::Accounts;
 use crate::config::{ListenerConfig, ListenerKind};
 use crate::router::SessionRegistry;
 use crate::{ServerContext, ServerError};
+pub(crate) use resume::SessionState;
 use shared::Shared;
 
 /// The c2s side of a running server: bound listeners, ready to accept. It also serves the
@@ -84,6 +86,14 @@ impl C2sServer {
             Arc::clone(&self.shared.im)
                 .poll_shared_groups(self.shared.ctx.config.shared_groups_poll),
         );
+        let archive = &self.shared.ctx.config.archive;
+        if archive.enabled {
+            tasks.spawn(Arc::clone(&self.shared.im).run_archive_expiry(
+                Arc::clone(&self.shared.ctx.clock),
+                self.shared.archive_retention(),
+                archive.expiry_interval,
+            ));
+        }
         for (listener, config, socket) in self.listeners {
             let shared = Arc::clone(&self.shared);
             match config {

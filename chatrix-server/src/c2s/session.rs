@@ -12,16 +12,19 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+use xmpp_core::im::carbons;
+use xmpp_core::im::csi::{CsiClass, CsiQueue, Push};
 use xmpp_core::router::Action;
 use xmpp_core::{FullJid, Jid, Stanza, StanzaCondition, StanzaError, StreamCondition, StreamError};
 use xmpp_sasl::{ChannelBindings, SystemRng};
-use xmpp_stream::c2s::{Connection, ConnectionConfig, Event};
+use xmpp_stream::c2s::{Connection, ConnectionConfig, Event, ResumeError, Resumed, Resumption};
 
+use super::resume::{self, SessionState};
 use super::shared::Shared;
 use super::tls;
 use crate::im::{Outbox, note_directed};
-use crate::router::{Outbound, RegistryView, SessionHandle};
+use crate::router::{Outbound, RegistryView, SessionHandle, Takeover};
 
 /// How long a TLS handshake may take before the connection is dropped.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -30,6 +33,9 @@ const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 4096;
+/// Queued stanzas written in one go before acknowledgements are requested and input is read
+/// again: batching saves `<r/>` round trips, the bound keeps a busy queue from starving input.
+const WRITE_BATCH: usize = 64;
 
 thread_local! {
     /// One read buffer per worker thread instead of one per connection: an idle session then
@@ -63,6 +69,8 @@ enum Exit {
     StartTls,
     /// The stream is over.
     Done,
+    /// A new connection resumes this session (XEP-0198): hand the state over.
+    Takeover(Takeover<SessionState>),
 }
 
 /// The state of one connection that outlives a STARTTLS upgrade.
@@ -82,6 +90,14 @@ struct Session {
     directed: HashSet<Jid>,
     /// Whether input arrived since the connection last released its temporaries.
     had_input: bool,
+    /// The resumption id and the channel new connections ask for this session on, once the
+    /// client enabled resumable stream management.
+    resumption: Option<(String, mpsc::Receiver<Takeover<SessionState>>)>,
+    /// Whether the client queried its archive on this session.
+    uses_mam: bool,
+    /// What is held back while the client says it is inactive (XEP-0352); `None` while it is
+    /// active, so that an active session pays nothing for it.
+    csi: Option<Box<CsiQueue<Bytes>>>,
 }
 
 /// Serves a connection on a STARTTLS listener: plaintext first, TLS after `<starttls/>`.
@@ -101,7 +117,8 @@ pub(crate) async fn serve_starttls(
     let mut session = Session::new(shared, config, None, peer);
     match session.drive(&mut tcp).await {
         Ok(Exit::StartTls) => {}
-        Ok(Exit::Done) | Err(_) => return Box::pin(session.finish()).await,
+        Ok(exit) => return Box::pin(session.end(exit)).await,
+        Err(_) => return Box::pin(session.end(Exit::Done)).await,
     }
     let domain = session.conn.domain().map(str::to_owned);
     let upgraded = tokio::time::timeout(
@@ -117,13 +134,13 @@ pub(crate) async fn serve_starttls(
     .await;
     let Ok(Ok((mut stream, bindings))) = upgraded else {
         tracing::debug!(peer = %session.peer, "STARTTLS handshake failed");
-        return Box::pin(session.finish()).await;
+        return Box::pin(session.end(Exit::Done)).await;
     };
     session
         .conn
         .handle_tls_established(bindings, Instant::now());
-    let _ = session.drive(&mut stream).await;
-    Box::pin(session.finish()).await;
+    let exit = session.drive(&mut stream).await.unwrap_or(Exit::Done);
+    Box::pin(session.end(exit)).await;
 }
 
 /// Serves a connection on a Direct TLS listener (XEP-0368).
@@ -152,8 +169,8 @@ pub(crate) async fn serve_direct_tls(
         return;
     };
     let mut session = Session::new(shared, config, Some(bindings), peer);
-    let _ = session.drive(&mut stream).await;
-    Box::pin(session.finish()).await;
+    let exit = session.drive(&mut stream).await.unwrap_or(Exit::Done);
+    Box::pin(session.end(exit)).await;
 }
 
 impl Session {
@@ -182,6 +199,9 @@ impl Session {
             available: false,
             directed: HashSet::new(),
             had_input: false,
+            resumption: None,
+            uses_mam: false,
+            csi: None,
         }
     }
 
@@ -225,16 +245,33 @@ impl Session {
             // request is written before the answer to it.
             tokio::select! {
                 biased;
-                item = self.inbox.recv() => match item {
-                    // The connection's own output was flushed above, so order holds.
-                    Some(Outbound::Stanza(bytes))
-                        if self.conn.jid().is_some() && !self.conn.is_closed() =>
-                    {
-                        write_bytes(stream, &bytes).await?;
+                request = recv_takeover(&mut self.resumption) => {
+                    if let Some(reply) = request {
+                        // The client is back on another connection: this one is over.
+                        self.conn.close(
+                            StreamError::new(StreamCondition::Conflict)
+                                .with_text(Some("en"), "the session was resumed on another connection"),
+                        );
+                        let _ = flush(&mut self.conn, stream).await;
+                        let _ = stream.shutdown().await;
+                        return Ok(Exit::Takeover(reply));
                     }
-                    Some(Outbound::Close(error)) => self.conn.close(*error),
-                    // A stanza for a session that is no longer bound, or no sender left.
-                    Some(Outbound::Stanza(_)) | None => {}
+                }
+                item = self.inbox.recv() => {
+                    // The connection's own output was flushed above, so order holds.
+                    let mut item = item;
+                    for _ in 0..WRITE_BATCH {
+                        match item {
+                            Some(Outbound::Stanza(bytes, class)) => self.write_queued(bytes, class),
+                            Some(Outbound::Close(error)) => {
+                                self.conn.close(*error);
+                                break;
+                            }
+                            None => break,
+                        }
+                        item = self.inbox.try_recv().ok();
+                    }
+                    self.conn.request_ack();
                 },
                 read = read_some(stream) => {
                     match read {
@@ -244,6 +281,43 @@ impl Session {
                 }
                 () = sleep_until(deadline) => self.conn.handle_timeout(Instant::now()),
             }
+        }
+    }
+
+    /// Writes a stanza another session queued, or holds it while the client is inactive
+    /// (XEP-0352). Before bind there is nobody to write to.
+    fn write_queued(&mut self, bytes: Bytes, class: CsiClass) {
+        let Some(csi) = self.csi.as_mut() else {
+            return self.write_now(bytes);
+        };
+        match csi.push(class, bytes) {
+            Push::Held => {}
+            Push::Pass(bytes) => self.write_now(bytes),
+            Push::Send(all) => {
+                for bytes in all {
+                    self.write_now(bytes);
+                }
+            }
+        }
+    }
+
+    fn write_now(&mut self, bytes: Bytes) {
+        if self.conn.jid().is_some() && !self.conn.is_closed() {
+            let _ = self.conn.send_serialized(bytes);
+        }
+    }
+
+    /// XEP-0352: an inactive client gets only what matters until it is active again.
+    fn set_client_state(&mut self, active: bool) {
+        if active {
+            for bytes in self.csi.take().map(|mut q| q.set_active()).unwrap_or_default() {
+                self.write_now(bytes);
+            }
+            self.conn.request_ack();
+        } else if self.csi.is_none() {
+            let mut queue = CsiQueue::new(self.shared.ctx.config.csi.max_held);
+            queue.set_inactive();
+            self.csi = Some(Box::new(queue));
         }
     }
 
@@ -316,7 +390,18 @@ impl Session {
             Event::Bound { jid } => {
                 tracing::debug!(peer = %self.peer, %jid, "bound");
             }
-            Event::Stanza(element) => self.route(element).await,
+            Event::Stanza(element) => {
+                self.route(element).await;
+                // Only now may the client's `<r/>` count it: whatever it needed stored is
+                // stored, or the client was told it failed (ack means durable).
+                self.conn.stanza_handled();
+            }
+            Event::SmEnabled { resume } => self.enable_resumption(resume),
+            Event::ResumeRequest { previd, .. } => Box::pin(self.resume(previd)).await,
+            Event::ClientState { active } => self.set_client_state(active),
+            Event::Resumed { jid } => {
+                tracing::debug!(peer = %self.peer, %jid, "session resumed");
+            }
             Event::Closed { error, by_peer } => {
                 tracing::debug!(peer = %self.peer, ?error, by_peer, "stream closed");
                 return Some(Exit::Done);
@@ -386,12 +471,41 @@ impl Session {
                 return;
             }
         };
+        let mut stanza = stanza;
+        let is_message = stanza.kind() == xmpp_core::StanzaKind::Message;
+        if is_message && carbons::is_carbon_wrapper(&stanza) {
+            // Only the server makes carbon copies (XEP-0280 §11): a client's would let it
+            // put words in someone else's mouth.
+            if let Some(reply) = carbons::forged_copy_error(&stanza) {
+                let _ = self.conn.send_stanza(&reply);
+            }
+            return;
+        }
+        let private = is_message && carbons::is_private(&stanza);
+        if private {
+            // §7: the recipient need not learn that the sender opted out of copies.
+            carbons::strip_private(&mut stanza);
+        }
+        if let Err(error) = Box::pin(self.shared.im.archive_message(&sender, &mut stanza)).await {
+            // Not stored, so not routed: the sender learns it and may send it again.
+            if let Some(reply) = stanza.error_reply(error) {
+                let _ = self.conn.send_stanza(&reply);
+            }
+            return;
+        }
         // One view of the registry for routing and for finding the recipients' channels: the
         // read lock is taken once per stanza. Delivery only queues, so it never waits under it.
         let shared = Arc::clone(&self.shared);
         let mut deferred = Vec::new();
         {
             let view = shared.im.sessions.view();
+            // The message as sent, for the sender's own copies.
+            let original = (is_message && !private).then(|| {
+                let mut s = stanza.clone();
+                s.set_from(Some(Jid::from(sender.clone())));
+                s
+            });
+            let mut delivered = Vec::new();
             let actions =
                 shared
                     .im
@@ -399,7 +513,12 @@ impl Session {
                     .route_from_client(&sender, stanza, &view, SystemTime::now());
             for action in actions {
                 match action {
-                    Action::Deliver { to, stanza } => self.deliver(&view, &sender, &to, &stanza),
+                    Action::Deliver { to, stanza } => {
+                        if original.is_some() && to.bare_str() != sender.bare_str() {
+                            delivered.push(to.clone());
+                        }
+                        self.deliver(&view, &sender, &to, &stanza);
+                    }
                     Action::CloseSender(error) => self.conn.close(error),
                     Action::DirectedPresence { to, available } => {
                         note_directed(&mut self.directed, to, available);
@@ -407,6 +526,9 @@ impl Session {
                     // What needs storage runs after the registry lock is released.
                     other => deferred.push(other),
                 }
+            }
+            if let Some(original) = &original {
+                shared.im.send_carbons(&view, &sender, original, &delivered);
             }
         }
         for action in deferred {
@@ -452,6 +574,19 @@ impl Session {
             Action::StoreOffline { account, stanza } => {
                 im.store_offline(&account, stanza, &mut out).await;
             }
+            Action::AccountIq(iq) => {
+                let payload_ns = iq.iq_payload().map(|p| p.ns().to_owned());
+                if payload_ns.as_deref() == Some(xmpp_mam::ns::MAM) {
+                    self.uses_mam = true;
+                    im.handle_mam_iq(sender, &iq, &mut out).await;
+                } else if let Some(request) = carbons::CarbonsRequest::parse(&iq) {
+                    let on = request == carbons::CarbonsRequest::Enable;
+                    im.sessions.set_carbons(sender, &self.handle, on);
+                    out.to_sender.extend(iq.iq_result(None));
+                } else {
+                    out.reply_error(&iq, StanzaError::new(StanzaCondition::ServiceUnavailable));
+                }
+            }
             Action::RegisterIq(iq) => {
                 let reply =
                     super::register::answer_account_iq(&self.shared.accounts, sender, &iq).await;
@@ -488,43 +623,128 @@ impl Session {
         }
     }
 
-    /// Ends the session: the unavailable presence its contacts are owed (RFC 6121 §4.5.2),
-    /// then unbinding, then messages that were queued for it and never written go elsewhere.
-    /// Callers box it, for the same reason as the IM actions.
-    async fn finish(mut self) {
-        let Some(jid) = self.bound.take() else {
+    /// Registers the resumption id the connection just gave the client.
+    fn enable_resumption(&mut self, resume: Option<Resumption>) {
+        let (Some(resumption), Some(account)) = (resume, self.conn.account().cloned()) else {
             return;
         };
-        let im = Arc::clone(&self.shared.im);
-        // A session replaced by a newer login of the same resource says nothing: the
-        // resource lives on in its replacement.
-        if self.available && im.sessions.is_current(&jid, &self.handle) {
-            let unavailable =
-                xmpp_core::im::presence::unavailable_broadcast(&Jid::from(jid.clone()));
-            let mut out = Outbox::detached();
-            im.handle_broadcast(
-                &jid,
-                &self.handle,
-                unavailable,
-                None,
-                true,
-                &mut self.directed,
-                &mut out,
-            )
-            .await;
+        let rx = self
+            .shared
+            .im
+            .resumptions
+            .register(resumption.id.clone(), account);
+        self.resumption = Some((resumption.id, rx));
+    }
+
+    /// Takes over the session `previd` names, when it is this account's: its state moves
+    /// here, and the connection re-sends what the client had not acknowledged.
+    async fn resume(&mut self, previd: String) {
+        let Some(account) = self.conn.account().cloned() else {
+            return self.conn.complete_resume(Err(ResumeError::NotFound));
+        };
+        let Some(takeover) = self.shared.im.resumptions.find(&previd, &account) else {
+            return self.conn.complete_resume(Err(ResumeError::NotFound));
+        };
+        let (reply, answer) = oneshot::channel();
+        // The old task answers as soon as it is between two steps; no timeout on purpose: a
+        // reply dropped after it was sent would lose the session's queue.
+        let state = match takeover.send(reply).await {
+            Ok(()) => answer.await.ok(),
+            Err(_) => None,
+        };
+        let Some(state) = state else {
+            return self.conn.complete_resume(Err(ResumeError::NotFound));
+        };
+        self.adopt(state);
+    }
+
+    fn adopt(&mut self, state: SessionState) {
+        let SessionState {
+            jid,
+            handle,
+            inbox,
+            available,
+            directed,
+            sm,
+            held,
+            resumption,
+            uses_mam,
+        } = state;
+        // This connection's own, never bound, handle and queue are dropped.
+        self.handle = handle;
+        self.inbox = inbox;
+        self.bound = Some(jid.clone());
+        self.available = available;
+        self.directed = directed;
+        self.resumption = resumption;
+        self.uses_mam = uses_mam;
+        let Some(sm) = sm else {
+            return self.conn.complete_resume(Err(ResumeError::NotFound));
+        };
+        self.conn.complete_resume(Ok(Resumed::new(jid, sm)));
+        // A new connection starts active (XEP-0352 §5).
+        for bytes in held {
+            self.write_now(bytes);
         }
-        im.sessions.unbind(&jid, &self.handle);
-        if !im.sessions.has_sessions(&jid.to_bare()) {
-            im.forget_roster(&jid.to_bare()).await;
+        self.conn.request_ack();
+    }
+
+    /// What becomes of the session once its connection is over.
+    async fn end(mut self, exit: Exit) {
+        let resumable = self.conn.is_resumable() && self.resumption.is_some();
+        let Some(state) = self.take_state() else {
+            return;
+        };
+        let shared = Arc::clone(&self.shared);
+        match exit {
+            Exit::Takeover(reply) => {
+                if let Err(state) = reply.send(state) {
+                    // The new connection went away meanwhile: this one is closed too, so the
+                    // session waits for the next attempt.
+                    wait_or_finish(shared, state, true).await;
+                }
+            }
+            Exit::Done | Exit::StartTls => wait_or_finish(shared, state, resumable).await,
         }
-        self.inbox.close();
-        let mut orphans = Vec::new();
-        while let Ok(item) = self.inbox.try_recv() {
-            orphans.extend(item.to_stanza());
-        }
-        if !orphans.is_empty() {
-            im.reroute_orphans(orphans).await;
-        }
+    }
+
+    /// The session's state without its connection; `None` when nothing was bound.
+    fn take_state(&mut self) -> Option<SessionState> {
+        let jid = self.bound.take()?;
+        let (handle, inbox) = SessionHandle::new();
+        Some(SessionState {
+            jid,
+            handle: std::mem::replace(&mut self.handle, handle),
+            inbox: std::mem::replace(&mut self.inbox, inbox),
+            available: self.available,
+            directed: std::mem::take(&mut self.directed),
+            sm: self.conn.take_sm_state(),
+            // Held back for an inactive client, never sent: they go with the session.
+            held: self.csi.take().map(|mut q| q.flush()).unwrap_or_default(),
+            resumption: self.resumption.take(),
+            uses_mam: self.uses_mam,
+        })
+    }
+}
+
+/// Ends a session for good, or first waits for it to be resumed when it may be.
+async fn wait_or_finish(shared: Arc<Shared>, state: SessionState, resumable: bool) {
+    let sm = &shared.ctx.config.stream_management;
+    let (timeout, max_held) = (sm.resume_timeout, sm.max_unacked);
+    if resumable && !timeout.is_zero() {
+        resume::hibernate(shared, state, timeout, max_held).await;
+    } else {
+        resume::finish(shared, state).await;
+    }
+}
+
+/// The next takeover request, or never when the session is not resumable.
+async fn recv_takeover(
+    resumption: &mut Option<(String, mpsc::Receiver<Takeover<SessionState>>)>,
+) -> Option<Takeover<SessionState>> {
+    match resumption {
+        Some((_, rx)) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

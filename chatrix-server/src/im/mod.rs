@@ -7,7 +7,11 @@
 //! the session being served go back to it in an `Outbox` so they are written in order on
 //! its own connection; stanzas for other sessions are queued on theirs.
 
+mod archive;
+mod archive_expiry;
+mod blocking;
 mod cache;
+mod carbons;
 mod locks;
 mod offline;
 mod presence;
@@ -22,10 +26,13 @@ use xmpp_core::roster::{RosterLimits, RosterVersion, roster_push};
 use xmpp_core::router::Router;
 use xmpp_core::{BareJid, Element, FullJid, Stanza, StanzaCondition, StanzaError};
 
-use crate::router::{Outbound, SessionRegistry};
+use crate::c2s::SessionState;
+use crate::router::{Outbound, Resumptions, SessionRegistry};
 use crate::storage::Storage;
 use cache::{OfflineIndex, RosterCache};
 use locks::AccountLocks;
+pub use archive::ArchiveSettings;
+pub use archive_expiry::Retention;
 pub(crate) use presence::note_directed;
 pub(crate) use shared_groups::SharedGroups;
 
@@ -38,26 +45,41 @@ pub struct ImLimits {
     pub roster: RosterLimits,
     /// How many offline messages an account may hold, by its class.
     pub offline: OfflineLimits,
+    /// The message archive.
+    pub archive: ArchiveSettings,
 }
 
-/// Offline message limits by account class.
+/// One limit by account class.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OfflineLimits {
+pub struct ClassLimits<T> {
     /// The limit of the default class (and of a class no longer configured).
-    pub default: u32,
+    pub default: T,
     /// The limit of each configured class.
-    pub by_class: std::collections::BTreeMap<String, u32>,
+    pub by_class: std::collections::BTreeMap<String, T>,
 }
 
-impl OfflineLimits {
+impl<T: Copy> ClassLimits<T> {
     /// The limit for an account of `class` (`None`: the default class).
-    pub fn of(&self, class: Option<&str>) -> u32 {
+    pub fn of(&self, class: Option<&str>) -> T {
         class
             .and_then(|c| self.by_class.get(c))
             .copied()
             .unwrap_or(self.default)
     }
 }
+
+impl ClassLimits<Option<u64>> {
+    /// The smallest cap of any class (`None`: no class has one).
+    pub fn smallest(&self) -> Option<u64> {
+        std::iter::once(self.default)
+            .chain(self.by_class.values().copied())
+            .flatten()
+            .min()
+    }
+}
+
+/// Offline message limits by account class.
+pub type OfflineLimits = ClassLimits<u32>;
 
 /// The IM core of a running server: routing, the bound sessions, storage and the account
 /// locks.
@@ -70,11 +92,17 @@ pub struct Im {
     limits: ImLimits,
     shared: SharedGroups,
     rosters: RosterCache,
+    pub(crate) blocklists: blocking::BlockLists,
     offline: OfflineIndex,
     next_push_id: AtomicU64,
     /// Accounts deleted lately (see `removal.rs`): streams that authenticated before the
     /// deletion must not bind afterwards.
     deleted: removal::RecentlyDeleted,
+    /// The message archive's settings, and its preferences cache.
+    archive: ArchiveSettings,
+    archive_prefs: archive::PrefsCache,
+    /// Stream-management resumption ids of the sessions that may be resumed.
+    pub(crate) resumptions: Resumptions<SessionState>,
 }
 
 /// What handling one stanza sends back to the session that sent it, in order.
@@ -121,6 +149,7 @@ pub(crate) fn storage_error(e: &crate::StorageError) -> StanzaError {
 impl Im {
     /// The IM core over `storage` for `router`'s domains.
     pub fn new(storage: Storage, router: Router, limits: ImLimits) -> Self {
+        let archive = limits.archive;
         Self {
             storage,
             router,
@@ -129,9 +158,13 @@ impl Im {
             limits,
             shared: SharedGroups::default(),
             rosters: RosterCache::default(),
+            blocklists: blocking::BlockLists::default(),
             offline: OfflineIndex::default(),
             next_push_id: AtomicU64::new(1),
             deleted: removal::RecentlyDeleted::default(),
+            resumptions: Resumptions::default(),
+            archive,
+            archive_prefs: archive::PrefsCache::default(),
         }
     }
 

@@ -1,7 +1,10 @@
 //! Connects xmpp-core's sans-IO router to the running sessions.
 
+mod resumptions;
 mod sessions;
 
+pub use resumptions::{Resumptions, Takeover};
+
 pub use sessions::{
-    OUTBOUND_QUEUE, Outbound, Presence, RegistryView, SessionHandle, SessionRegistry,
+    OUTBOUND_QUEUE, Outbound, Presence, parse_queued, RegistryView, SessionHandle, SessionRegistry,
 };

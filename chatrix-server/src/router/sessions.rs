@@ -10,14 +10,16 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use bytes::Bytes;
 use tokio::sync::mpsc;
+use xmpp_core::im::csi::{CsiClass, classify};
 use xmpp_core::router::{BoundResource, SessionTable};
 use xmpp_core::{BareJid, FullJid, Stanza, StreamError};
 
 /// What other tasks can ask a session to do.
 #[derive(Debug)]
 pub enum Outbound {
-    /// Write these bytes: one serialised stanza.
-    Stanza(Bytes),
+    /// Write these bytes: one serialised stanza, with what XEP-0352 makes of it (worked out
+    /// once by the sender, so that an inactive client's session need not parse it).
+    Stanza(Bytes, CsiClass),
     /// Close the stream with this error (e.g. `conflict` when another login took the resource).
     Close(Box<StreamError>),
 }
@@ -30,25 +32,32 @@ impl Outbound {
         stanza
             .element()
             .write_in(&mut bytes, xmpp_core::ns::JABBER_CLIENT);
-        Self::Stanza(bytes.freeze())
+        Self::Stanza(bytes.freeze(), classify(stanza))
     }
 
     /// The stanza back from its queued form, for the rare item a session could not write
     /// (it ended first) and that must be routed again. `None` for a close request.
     pub fn to_stanza(&self) -> Option<Stanza> {
-        let Self::Stanza(bytes) = self else {
-            return None;
-        };
-        // Parsed inside a wrapper that declares the namespace the serialised form omits.
-        let mut wrapped = Vec::with_capacity(bytes.len() + 40);
-        wrapped.extend_from_slice(b"<w xmlns='jabber:client'>");
-        wrapped.extend_from_slice(bytes);
-        wrapped.extend_from_slice(b"</w>");
-        let limits = xmpp_core::xml::Limits::default().for_own_output();
-        let wrapper = xmpp_core::xml::parse_element(&wrapped, &limits).ok()?;
-        let element = wrapper.children().next()?.clone();
-        Stanza::from_element(element).ok()
+        match self {
+            Self::Stanza(bytes, _) => parse_queued(bytes),
+            Self::Close(_) => None,
+        }
     }
+}
+
+/// A stanza back from the serialised form sessions queue and write (`jabber:client`, no
+/// `xmlns` of its own): for items that were never written, or written and never
+/// acknowledged (XEP-0198), and must be routed again.
+pub fn parse_queued(bytes: &[u8]) -> Option<Stanza> {
+    // Parsed inside a wrapper that declares the namespace the serialised form omits.
+    let mut wrapped = Vec::with_capacity(bytes.len() + 40);
+    wrapped.extend_from_slice(b"<w xmlns='jabber:client'>");
+    wrapped.extend_from_slice(bytes);
+    wrapped.extend_from_slice(b"</w>");
+    let limits = xmpp_core::xml::Limits::default().for_own_output();
+    let wrapper = xmpp_core::xml::parse_element(&wrapped, &limits).ok()?;
+    let element = wrapper.children().next()?.clone();
+    Stanza::from_element(element).ok()
 }
 
 /// How many outbound items a session may have waiting before senders get an error. A client
@@ -96,6 +105,8 @@ struct Entry {
     presence: Option<Presence>,
     /// The session asked for the roster: it gets roster pushes (RFC 6121 §2.1.6).
     interested: bool,
+    /// The session enabled message carbons (XEP-0280).
+    carbons: bool,
 }
 
 impl Entry {
@@ -105,6 +116,7 @@ impl Entry {
             handle,
             presence: None,
             interested: false,
+            carbons: false,
         }
     }
 }
@@ -170,6 +182,11 @@ impl SessionRegistry {
     /// Whether the account has any bound session.
     pub fn has_sessions(&self, account: &BareJid) -> bool {
         self.view().0.contains_key(account)
+    }
+
+    /// Turns message carbons on or off for the session (XEP-0280).
+    pub fn set_carbons(&self, jid: &FullJid, handle: &SessionHandle, on: bool) {
+        self.with_entry(jid, handle, |e| e.carbons = on);
     }
 
     /// Marks the session as interested in roster pushes.
@@ -275,6 +292,17 @@ impl RegistryView<'_> {
         })
     }
 
+    /// The account's sessions that enabled carbons, with their handles.
+    pub fn carbon_copies(&self, account: &BareJid) -> Vec<(FullJid, SessionHandle)> {
+        self.0.get(account).map_or_else(Vec::new, |entries| {
+            entries
+                .iter()
+                .filter(|e| e.carbons)
+                .map(|e| (e.jid.clone(), e.handle.clone()))
+                .collect()
+        })
+    }
+
     /// The account's sessions that asked for the roster (they get roster pushes).
     pub fn interested(&self, account: &BareJid) -> Vec<FullJid> {
         self.0.get(account).map_or_else(Vec::new, |entries| {
@@ -353,7 +381,7 @@ mod tests {
         let element: xmpp_core::Element = xml.parse().expect("well-formed");
         let stanza = Stanza::from_element(element).expect("valid");
         let queued = Outbound::stanza(&stanza);
-        let Outbound::Stanza(bytes) = &queued else {
+        let Outbound::Stanza(bytes, _) = &queued else {
             panic!("a stanza item")
         };
         // Serialised without its own namespace declaration.
@@ -370,12 +398,12 @@ mod tests {
         let (h, _rx) = SessionHandle::new();
         for _ in 0..OUTBOUND_QUEUE {
             assert!(
-                h.try_send(Outbound::Stanza(Bytes::from_static(b"<x/>")))
+                h.try_send(Outbound::Stanza(Bytes::from_static(b"<x/>"), CsiClass::Urgent))
                     .is_ok()
             );
         }
         assert!(
-            h.try_send(Outbound::Stanza(Bytes::from_static(b"<x/>")))
+            h.try_send(Outbound::Stanza(Bytes::from_static(b"<x/>"), CsiClass::Urgent))
                 .is_err()
         );
     }

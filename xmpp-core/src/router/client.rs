@@ -11,7 +11,9 @@ use crate::jid::{BareJid, FullJid, Jid};
 use crate::ns;
 use crate::stanza::{IqType, MessageType, PresenceType, Stanza, StanzaKind};
 
-use super::{Action, BoundResource, Router, SessionTable, answer_iq, bounce, server_iq};
+use super::{
+    Action, BoundResource, Router, ServerInfo, SessionTable, answer_iq, bounce, server_iq,
+};
 
 impl Router {
     /// Routes a stanza that the client bound as `sender` sent.
@@ -53,6 +55,10 @@ impl Router {
             actions.push(Action::RegisterIq(stanza));
             return actions;
         }
+        if stanza.kind() == StanzaKind::Iq && self.is_own_account_iq(sender, &to, &stanza) {
+            actions.push(Action::AccountIq(stanza));
+            return actions;
+        }
         self.route_to(sender, stanza, &to, sessions, now, &mut actions);
         actions
     }
@@ -69,7 +75,7 @@ impl Router {
             return actions;
         };
         if stanza.kind() == StanzaKind::Message && to.localpart().is_some() {
-            to_account(&from, stanza, &to, sessions, &mut actions);
+            to_account(&self.info, &from, stanza, &to, sessions, &mut actions);
         }
         actions
     }
@@ -191,14 +197,26 @@ impl Router {
                     );
                 }
             }
-            (Some(_), None) => to_account(sender, stanza, &to.to_bare(), sessions, actions),
+            (Some(_), None) => {
+                to_account(&self.info, sender, stanza, &to.to_bare(), sessions, actions);
+            }
             (Some(_), Some(_)) => {
                 let Ok(full) = FullJid::try_from(to.clone()) else {
                     return;
                 };
-                to_full(sender, stanza, &full, sessions, actions);
+                to_full(&self.info, sender, stanza, &full, sessions, actions);
             }
         }
+    }
+
+    /// A request to the sender's own account in a namespace the server registered.
+    fn is_own_account_iq(&self, sender: &FullJid, to: &Jid, iq: &Stanza) -> bool {
+        to.is_bare()
+            && to.as_str() == sender.bare_str()
+            && iq.iq_type().is_some_and(IqType::is_request)
+            && iq
+                .iq_payload()
+                .is_some_and(|p| self.info.account_iqs.iter().any(|n| n == p.ns()))
     }
 
     fn to_server(
@@ -267,6 +285,7 @@ fn is_own_register_iq(sender: &FullJid, to: &Jid, iq: &Stanza) -> bool {
 }
 
 fn to_account(
+    info: &ServerInfo,
     sender: &FullJid,
     stanza: Stanza,
     account: &BareJid,
@@ -276,7 +295,9 @@ fn to_account(
     match stanza.kind() {
         StanzaKind::Iq => {
             if stanza.iq_type().is_some_and(IqType::is_request) {
-                let answer = server_iq::handle_account_iq(account, &stanza);
+                let own = account.as_str() == sender.bare_str();
+                let features: &[String] = if own { &info.account_features } else { &[] };
+                let answer = server_iq::handle_account_iq(&stanza, features);
                 answer_iq(sender, &stanza, answer, actions);
             }
         }
@@ -309,6 +330,7 @@ fn to_account(
 }
 
 fn to_full(
+    info: &ServerInfo,
     sender: &FullJid,
     stanza: Stanza,
     to: &FullJid,
@@ -326,7 +348,7 @@ fn to_full(
     match stanza.kind() {
         StanzaKind::Message => match stanza.message_type() {
             Some(MessageType::Chat | MessageType::Normal) | None => {
-                to_account(sender, stanza, &to.to_bare(), sessions, actions);
+                to_account(info, sender, stanza, &to.to_bare(), sessions, actions);
             }
             Some(MessageType::Groupchat) => {
                 bounce(

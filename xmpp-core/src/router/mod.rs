@@ -39,6 +39,11 @@ pub struct ServerInfo {
     started: SystemTime,
     caps_node: String,
     caps_ver: String,
+    /// Features of every account (advertised on a user's own bare JID, XEP-0030 §3).
+    account_features: Vec<String>,
+    /// Namespaces of IQs about the sender's own account that the server handles
+    /// ([`Action::AccountIq`]).
+    account_iqs: Vec<String>,
 }
 
 impl ServerInfo {
@@ -68,6 +73,8 @@ impl ServerInfo {
             started,
             caps_node: "https://chatrix.one".to_owned(),
             caps_ver,
+            account_features: Vec::new(),
+            account_iqs: Vec::new(),
         }
     }
 
@@ -84,6 +91,31 @@ impl ServerInfo {
         self.disco.add_feature(var);
         self.caps_ver = self.disco.caps_ver();
         self
+    }
+
+    /// Adds a feature of every account, advertised when a user asks its own bare JID
+    /// (how clients discover XEP-0313 archives, for instance).
+    #[must_use]
+    pub fn with_account_feature(mut self, var: &str) -> Self {
+        if !self.account_features.iter().any(|f| f == var) {
+            self.account_features.push(var.to_owned());
+        }
+        self
+    }
+
+    /// Hands IQ requests whose payload is in namespace `ns`, sent by a user to its own
+    /// account (no `to`, or its bare JID), to the server as [`Action::AccountIq`].
+    #[must_use]
+    pub fn with_account_iq(mut self, ns: &str) -> Self {
+        if !self.account_iqs.iter().any(|n| n == ns) {
+            self.account_iqs.push(ns.to_owned());
+        }
+        self
+    }
+
+    /// The features every account advertises.
+    pub fn account_features(&self) -> &[String] {
+        &self.account_features
     }
 
     /// Lists a service (a component or subdomain) in `disco#items`.
@@ -152,6 +184,10 @@ pub enum Action {
     },
     /// A roster get or set from the sender for its own roster (RFC 6121 §2).
     RosterIq(Stanza),
+    /// An IQ request from the sender to its own account (no `to`, or its bare JID) in a
+    /// namespace registered with [`ServerInfo::with_account_iq`] (archive queries, blocking,
+    /// carbons): the server answers it.
+    AccountIq(Stanza),
     /// An XEP-0077 request from the sender about its own account (get the registration,
     /// change the password, `<remove/>`), addressed to the sender's domain, its bare JID or
     /// nobody.

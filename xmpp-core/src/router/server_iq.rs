@@ -5,7 +5,6 @@ use std::time::SystemTime;
 
 use crate::element::Element;
 use crate::error::StanzaCondition;
-use crate::jid::BareJid;
 use crate::ns;
 use crate::stanza::{IqType, Stanza};
 
@@ -93,17 +92,22 @@ pub(super) fn handle_domain_iq(info: &ServerInfo, iq: &Stanza, now: SystemTime) 
 }
 
 /// Answers an IQ request addressed to an account's bare JID, on the account's behalf.
-pub(super) fn handle_account_iq(account: &BareJid, iq: &Stanza) -> Answer {
+/// An IQ request to an account's bare JID that no session or module took: the account's
+/// disco, with `features` (the account features, for the user's own account only).
+pub(super) fn handle_account_iq(iq: &Stanza, features: &[String]) -> Answer {
     let (Some(iq_type), Some(payload)) = (iq.iq_type(), iq.iq_payload()) else {
         return Err(StanzaCondition::BadRequest);
     };
-    let _ = account;
     match payload.ns() {
         ns::DISCO_INFO if payload.name() == "query" && payload.attr("node").is_none() => {
             not_allowed_unless_get(iq_type)?;
             let info = DiscoInfo {
                 identities: vec![Identity::new("account", "registered")],
-                features: vec![ns::DISCO_INFO.to_owned(), ns::DISCO_ITEMS.to_owned()],
+                features: [ns::DISCO_INFO, ns::DISCO_ITEMS]
+                    .into_iter()
+                    .map(str::to_owned)
+                    .chain(features.iter().cloned())
+                    .collect(),
                 extensions: vec![],
             };
             Ok(Some(info.to_element(None)))

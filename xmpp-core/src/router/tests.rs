@@ -600,3 +600,64 @@ fn own_register_requests_go_to_the_account_service() {
         );
     }
 }
+
+fn router_with_archive() -> Router {
+    let started = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let info = ServerInfo::new("Chatrix", "0.1.0", started)
+        .with_account_iq("urn:xmpp:mam:2")
+        .with_account_feature("urn:xmpp:mam:2");
+    Router::new(["example.org".to_owned()], info)
+}
+
+#[test]
+fn own_account_iqs_in_a_registered_namespace_go_to_the_server() {
+    let router = router_with_archive();
+    let alice = full("alice@example.org/phone");
+    for xml in [
+        "<iq xmlns='jabber:client' type='set' id='q'><query xmlns='urn:xmpp:mam:2'/></iq>",
+        "<iq xmlns='jabber:client' type='get' id='q' to='alice@example.org'><metadata xmlns='urn:xmpp:mam:2'/></iq>",
+    ] {
+        let actions = router.route_from_client(&alice, stanza(xml), &online(), now());
+        assert!(
+            matches!(actions.as_slice(), [Action::AccountIq(s)] if s.from().is_some()),
+            "{xml}: {actions:?}"
+        );
+    }
+    // Another account's archive, a result, or an unregistered namespace: not for the server.
+    for xml in [
+        "<iq xmlns='jabber:client' type='set' id='q' to='bob@example.org'><query xmlns='urn:xmpp:mam:2'/></iq>",
+        "<iq xmlns='jabber:client' type='result' id='q'><query xmlns='urn:xmpp:mam:2'/></iq>",
+        "<iq xmlns='jabber:client' type='get' id='q'><query xmlns='urn:example:other'/></iq>",
+    ] {
+        let actions = router.route_from_client(&alice, stanza(xml), &online(), now());
+        assert!(
+            !actions.iter().any(|a| matches!(a, Action::AccountIq(_))),
+            "{xml}: {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn account_features_are_advertised_on_the_own_bare_jid_only() {
+    let router = router_with_archive();
+    let disco = |from: &str, to: &str| {
+        let xml = format!(
+            "<iq xmlns='jabber:client' type='get' id='d' to='{to}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"
+        );
+        let actions = router.route_from_client(&full(from), stanza(&xml), &online(), now());
+        let (_, reply) = only_delivery(&actions);
+        let payload = reply.iq_payload().expect("a disco answer").clone();
+        payload
+            .children()
+            .filter(|c| c.name() == "feature")
+            .filter_map(|c| c.attr("var").map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        disco("alice@example.org/phone", "alice@example.org")
+            .contains(&"urn:xmpp:mam:2".to_owned())
+    );
+    assert!(
+        !disco("alice@example.org/phone", "bob@example.org").contains(&"urn:xmpp:mam:2".to_owned())
+    );
+}
