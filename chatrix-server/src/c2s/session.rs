@@ -310,7 +310,12 @@ impl Session {
     /// XEP-0352: an inactive client gets only what matters until it is active again.
     fn set_client_state(&mut self, active: bool) {
         if active {
-            for bytes in self.csi.take().map(|mut q| q.set_active()).unwrap_or_default() {
+            for bytes in self
+                .csi
+                .take()
+                .map(|mut q| q.set_active())
+                .unwrap_or_default()
+            {
                 self.write_now(bytes);
             }
             self.conn.request_ack();
@@ -528,7 +533,7 @@ impl Session {
                 }
             }
             if let Some(original) = &original {
-                shared.im.send_carbons(&view, &sender, original, &delivered);
+                crate::im::send_carbons(&view, &sender, original, &delivered);
             }
         }
         for action in deferred {

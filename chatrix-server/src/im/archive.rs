@@ -106,8 +106,8 @@ impl Im {
             return Ok(());
         };
         let sender_bare = sender.to_bare();
-        let recipient = (to.localpart().is_some() && self.router.is_hosted(to.domain()))
-            .then(|| to.to_bare());
+        let recipient =
+            (to.localpart().is_some() && self.router.is_hosted(to.domain())).then(|| to.to_bare());
         {
             let mut ours: Vec<&str> = vec![sender_bare.as_str()];
             if let Some(r) = &recipient {
@@ -206,9 +206,9 @@ impl Im {
             MamRequest::FormRequest => results::form_answer(iq),
             MamRequest::GetPrefs => match self.prefs_of(&owner).await {
                 Ok(Some(prefs)) => results::prefs_answer(iq, &prefs),
-                Ok(None) => iq.error_reply(StanzaError::new(
-                    xmpp_core::StanzaCondition::ItemNotFound,
-                )),
+                Ok(None) => {
+                    iq.error_reply(StanzaError::new(xmpp_core::StanzaCondition::ItemNotFound))
+                }
                 Err(e) => iq.error_reply(storage_error(&e)),
             },
             MamRequest::SetPrefs(prefs) => match self.storage.set_prefs(&owner, &prefs).await {

@@ -9,7 +9,6 @@
 
 mod archive;
 mod archive_expiry;
-mod blocking;
 mod cache;
 mod carbons;
 mod locks;
@@ -29,10 +28,11 @@ use xmpp_core::{BareJid, Element, FullJid, Stanza, StanzaCondition, StanzaError}
 use crate::c2s::SessionState;
 use crate::router::{Outbound, Resumptions, SessionRegistry};
 use crate::storage::Storage;
-use cache::{OfflineIndex, RosterCache};
-use locks::AccountLocks;
 pub use archive::ArchiveSettings;
 pub use archive_expiry::Retention;
+use cache::{OfflineIndex, RosterCache};
+pub(crate) use carbons::send_carbons;
+use locks::AccountLocks;
 pub(crate) use presence::note_directed;
 pub(crate) use shared_groups::SharedGroups;
 
@@ -92,7 +92,6 @@ pub struct Im {
     limits: ImLimits,
     shared: SharedGroups,
     rosters: RosterCache,
-    pub(crate) blocklists: blocking::BlockLists,
     offline: OfflineIndex,
     next_push_id: AtomicU64,
     /// Accounts deleted lately (see `removal.rs`): streams that authenticated before the
@@ -158,7 +157,6 @@ impl Im {
             limits,
             shared: SharedGroups::default(),
             rosters: RosterCache::default(),
-            blocklists: blocking::BlockLists::default(),
             offline: OfflineIndex::default(),
             next_push_id: AtomicU64::new(1),
             deleted: removal::RecentlyDeleted::default(),

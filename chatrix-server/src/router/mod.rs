@@ -6,5 +6,5 @@ mod sessions;
 pub use resumptions::{Resumptions, Takeover};
 
 pub use sessions::{
-    OUTBOUND_QUEUE, Outbound, Presence, parse_queued, RegistryView, SessionHandle, SessionRegistry,
+    OUTBOUND_QUEUE, Outbound, Presence, RegistryView, SessionHandle, SessionRegistry, parse_queued,
 };

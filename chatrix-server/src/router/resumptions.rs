@@ -127,7 +127,11 @@ mod tests {
         let tx = table.find("id", &bare("alice@example.org")).expect("found");
         let (reply, answer) = oneshot::channel();
         tx.send(reply).await.expect("session listening");
-        rx.recv().await.expect("request").send(7).expect("taker waiting");
+        rx.recv()
+            .await
+            .expect("request")
+            .send(7)
+            .expect("taker waiting");
         assert_eq!(answer.await.expect("state"), 7);
     }
 }

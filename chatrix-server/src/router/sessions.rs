@@ -398,13 +398,19 @@ mod tests {
         let (h, _rx) = SessionHandle::new();
         for _ in 0..OUTBOUND_QUEUE {
             assert!(
-                h.try_send(Outbound::Stanza(Bytes::from_static(b"<x/>"), CsiClass::Urgent))
-                    .is_ok()
+                h.try_send(Outbound::Stanza(
+                    Bytes::from_static(b"<x/>"),
+                    CsiClass::Urgent
+                ))
+                .is_ok()
             );
         }
         assert!(
-            h.try_send(Outbound::Stanza(Bytes::from_static(b"<x/>"), CsiClass::Urgent))
-                .is_err()
+            h.try_send(Outbound::Stanza(
+                Bytes::from_static(b"<x/>"),
+                CsiClass::Urgent
+            ))
+            .is_err()
         );
     }
 }
