@@ -19,6 +19,7 @@ use xmpp_sasl::{StoredCredentials, SystemRng};
 
 pub(crate) mod im;
 pub(crate) mod raw;
+pub(crate) mod sm;
 
 /// The variable that names the PostgreSQL server for tests (an admin URL: each test creates
 /// and drops its own database through it).
