@@ -121,6 +121,7 @@ pub(super) async fn finish(shared: Arc<Shared>, mut state: SessionState) {
         .await;
     }
     im.sessions.unbind(&jid, &state.handle);
+    im.forget_blocking(&jid);
     if !im.sessions.has_sessions(&jid.to_bare()) {
         im.forget_roster(&jid.to_bare()).await;
     }

@@ -23,7 +23,7 @@ use xmpp_stream::c2s::{Connection, ConnectionConfig, Event, ResumeError, Resumed
 use super::resume::{self, SessionState};
 use super::shared::Shared;
 use super::tls;
-use crate::im::{Outbox, note_directed};
+use crate::im::{Blocked, Outbox, note_directed};
 use crate::router::{Outbound, RegistryView, SessionHandle, Takeover};
 
 /// How long a TLS handshake may take before the connection is dropped.
@@ -486,6 +486,15 @@ impl Session {
             }
             return;
         }
+        // XEP-0191: a stanza to or from a blocked JID is not routed (nor archived).
+        match self.shared.im.check_blocking(&sender, &stanza).await {
+            Blocked::No => {}
+            Blocked::DropSilently => return,
+            Blocked::Reply(reply) => {
+                let _ = self.conn.send_stanza(&reply);
+                return;
+            }
+        }
         let private = is_message && carbons::is_private(&stanza);
         if private {
             // §7: the recipient need not learn that the sender opted out of copies.
@@ -584,6 +593,8 @@ impl Session {
                 if payload_ns.as_deref() == Some(xmpp_mam::ns::MAM) {
                     self.uses_mam = true;
                     im.handle_mam_iq(sender, &iq, &mut out).await;
+                } else if payload_ns.as_deref() == Some(xmpp_core::ns::BLOCKING) {
+                    im.handle_blocking_iq(sender, &iq, &mut out).await;
                 } else if let Some(request) = carbons::CarbonsRequest::parse(&iq) {
                     let on = request == carbons::CarbonsRequest::Enable;
                     im.sessions.set_carbons(sender, &self.handle, on);

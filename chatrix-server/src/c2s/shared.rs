@@ -34,7 +34,9 @@ impl Shared {
             // not registration is open.
             .with_feature(ns::REGISTER)
             .with_feature(ns::CARBONS)
-            .with_account_iq(ns::CARBONS);
+            .with_account_iq(ns::CARBONS)
+            .with_feature(ns::BLOCKING)
+            .with_account_iq(ns::BLOCKING);
         let archive = &ctx.config.archive;
         let info = if archive.enabled {
             // XEP-0313 §7: clients look for the archive on their own bare JID.

@@ -9,6 +9,7 @@
 
 mod archive;
 mod archive_expiry;
+mod blocking;
 mod cache;
 mod carbons;
 mod locks;
@@ -33,6 +34,7 @@ pub use archive_expiry::Retention;
 use cache::{OfflineIndex, RosterCache};
 pub(crate) use carbons::send_carbons;
 use locks::AccountLocks;
+pub(crate) use blocking::Blocked;
 pub(crate) use presence::note_directed;
 pub(crate) use shared_groups::SharedGroups;
 
@@ -92,6 +94,7 @@ pub struct Im {
     limits: ImLimits,
     shared: SharedGroups,
     rosters: RosterCache,
+    pub(crate) blocklists: blocking::BlockLists,
     offline: OfflineIndex,
     next_push_id: AtomicU64,
     /// Accounts deleted lately (see `removal.rs`): streams that authenticated before the
@@ -157,6 +160,7 @@ impl Im {
             limits,
             shared: SharedGroups::default(),
             rosters: RosterCache::default(),
+            blocklists: blocking::BlockLists::default(),
             offline: OfflineIndex::default(),
             next_push_id: AtomicU64::new(1),
             deleted: removal::RecentlyDeleted::default(),

@@ -3,12 +3,18 @@
 //! Presence goes only where the user's roster says it may (`from` or `both`, and shared-group
 //! members), to the user's own available resources, and to JIDs the user sent directed
 //! presence to: nowhere else (docs/im-core.md).
+//!
+//! Block lists (XEP-0191, `blocking.rs`) narrow that further, one resource at a time: no
+//! presence goes to a contact's resource the user blocks, nor from the user to a contact
+//! whose own list blocks the user's resource, and likewise for the contacts' presence the
+//! user receives (probes at initial presence, pending requests, answers to probes).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use xmpp_core::blocking::BlockList;
 use xmpp_core::im::presence::{readdress, subscription, unavailable};
-use xmpp_core::roster::SubscriptionType;
+use xmpp_core::roster::{Roster, SubscriptionType};
 use xmpp_core::{BareJid, FullJid, Jid, Stanza};
 
 use super::{Im, Outbox, storage_error};
@@ -58,21 +64,15 @@ impl Im {
                 return;
             }
         };
-        let shared = self.shared.contacts_of(bare);
-        let mut subscribers: Vec<BareJid> = stored
-            .items()
-            .filter(|i| i.state().sub.contact_subscribed())
-            .map(|i| i.jid.clone())
-            .collect();
-        for c in &shared {
-            if !subscribers.contains(&c.jid) {
-                subscribers.push(c.jid.clone());
-            }
-        }
+        let subscribers = self.presence_subscribers(bare, &stored);
+        // Without the user's list, no contact is told (it might be one the user blocks).
+        let mine = self.blocklist_or_log(bare).await;
         for contact in &subscribers {
-            if contact != bare {
-                let to = Jid::from(contact.clone());
-                self.send_to_available(out, contact, &readdress(&stanza, &to));
+            if contact != bare
+                && let Some(mine) = &mine
+            {
+                self.broadcast_to_contact(sender, contact, &stanza, mine, out)
+                    .await;
             }
         }
         // The account's own available resources (the sender included, §4.2.2, §4.4.2).
@@ -88,8 +88,8 @@ impl Im {
                 .push(readdress(&stanza, &Jid::from(sender.clone())));
             return;
         }
-        if !was_available {
-            self.initial_presence_extras(sender, &user, &stored, out)
+        if !was_available && let Some(mine) = &mine {
+            self.initial_presence_extras(sender, &user, &stored, mine, out)
                 .await;
         }
         // Offline messages go to the first resource that takes messages: at its initial
@@ -99,13 +99,86 @@ impl Im {
         }
     }
 
+    /// The contacts that may see `user`'s presence: roster items with a subscription `from`
+    /// or `both`, and shared-group members, each once.
+    pub(super) fn presence_subscribers(&self, user: &BareJid, stored: &Roster) -> Vec<BareJid> {
+        let mut subscribers: Vec<BareJid> = stored
+            .items()
+            .filter(|i| i.state().sub.contact_subscribed())
+            .map(|i| i.jid.clone())
+            .collect();
+        for c in self.shared.contacts_of(user) {
+            if !subscribers.contains(&c.jid) {
+                subscribers.push(c.jid);
+            }
+        }
+        subscribers
+    }
+
+    /// Sends the user's presence `stanza` to each available resource of `contact` that
+    /// neither side's block list rules out.
+    async fn broadcast_to_contact(
+        &self,
+        sender: &FullJid,
+        contact: &BareJid,
+        stanza: &Stanza,
+        mine: &BlockList,
+        out: &mut Outbox,
+    ) {
+        let resources = self.sessions.available(contact);
+        if resources.is_empty() {
+            return;
+        }
+        let Some(theirs) = self.blocklist_or_log(contact).await else {
+            return;
+        };
+        if theirs.is_blocked(sender.as_jid()) {
+            return;
+        }
+        let presence = readdress(stanza, &Jid::from(contact.clone()));
+        for (jid, _) in resources {
+            if !mine.is_blocked(jid.as_jid()) {
+                self.send(out, &jid, presence.clone());
+            }
+        }
+    }
+
+    /// Whether `contact` lets `user` see its presence, from the contact's side: a
+    /// shared-group member (in `shared`, the user's shared contacts) always does, a local
+    /// account when its roster says `from` or `both` for the user. A roster out of step with
+    /// the user's then never shows presence the contact did not grant.
+    pub(super) async fn grants_presence(
+        &self,
+        contact: &BareJid,
+        user: &BareJid,
+        shared: &[BareJid],
+    ) -> bool {
+        if shared.contains(contact) {
+            return true;
+        }
+        let Ok(account) = AccountJid::try_from(contact.clone()) else {
+            return false;
+        };
+        match self.stored_roster(&account).await {
+            Ok(theirs) => theirs
+                .get(user)
+                .is_some_and(|i| i.state().sub.contact_subscribed()),
+            Err(e) => {
+                storage_error(&e);
+                false
+            }
+        }
+    }
+
     /// What only an initial presence gets: the presence of the account's other resources and
-    /// of every contact the user may see, and stored subscription requests.
+    /// of every contact the user may see, and stored subscription requests; none from a JID
+    /// `mine` (the user's block list) blocks.
     async fn initial_presence_extras(
         &self,
         sender: &FullJid,
         user: &AccountJid,
-        stored: &xmpp_core::roster::Roster,
+        stored: &Roster,
+        mine: &BlockList,
         out: &mut Outbox,
     ) {
         let bare = user.as_bare();
@@ -117,8 +190,7 @@ impl Im {
         }
         // Probes, answered locally. Candidates are the contacts the user's roster says it
         // sees (`to`, `both`) and shared-group members; only online ones have presence to
-        // give, and each is checked from its own side (its roster says `from` or `both`), so
-        // that a roster out of step never shows presence the contact did not grant.
+        // give, and each is checked from its own side (`grants_presence`, and its block list).
         let shared: Vec<BareJid> = self
             .shared
             .contacts_of(bare)
@@ -140,28 +212,24 @@ impl Im {
                 seen.push(contact);
                 continue;
             }
-            let allowed = shared.contains(&contact)
-                || match AccountJid::try_from(contact.clone()) {
-                    Ok(account) => match self.stored_roster(&account).await {
-                        Ok(theirs) => theirs
-                            .get(bare)
-                            .is_some_and(|i| i.state().sub.contact_subscribed()),
-                        Err(e) => {
-                            storage_error(&e);
-                            false
-                        }
-                    },
-                    Err(_) => false,
-                };
-            if allowed {
-                for (_, presence) in available {
-                    out.to_sender.push(readdress(&presence.stanza, &me));
+            if self.grants_presence(&contact, bare, &shared).await
+                && let Some(theirs) = self.blocklist_or_log(&contact).await
+                && !theirs.is_blocked(sender.as_jid())
+            {
+                for (jid, presence) in available {
+                    if !mine.is_blocked(jid.as_jid()) {
+                        out.to_sender.push(readdress(&presence.stanza, &me));
+                    }
                 }
             }
             seen.push(contact);
         }
-        // §3.1.3: requests that wait for an answer are delivered again.
-        for item in stored.items().filter(|i| i.pending_in) {
+        // §3.1.3: requests that wait for an answer are delivered again (XEP-0191 §3.3: not
+        // those of a contact the user blocks since).
+        for item in stored
+            .items()
+            .filter(|i| i.pending_in && !mine.is_blocked(i.jid.as_jid()))
+        {
             let mut request = subscription(SubscriptionType::Subscribe, &item.jid, bare);
             request.set_to(Some(Jid::from(bare.clone())));
             out.to_sender.push(request);
@@ -205,6 +273,8 @@ impl Im {
     /// A probe from the user bound as `sender` for `contact`'s presence: answered with the
     /// contact's available resources only when the user may see them (§4.3.2), with
     /// `unavailable` when the user may but the contact is offline, and not at all otherwise.
+    /// Resources the user blocks are left out, and a contact that blocks the user gives
+    /// nothing (XEP-0191 §3.3; the session's blocking check stops most such probes before).
     pub(crate) async fn handle_probe(&self, sender: &FullJid, contact: &BareJid, out: &mut Outbox) {
         let user = sender.to_bare();
         let me = Jid::from(sender.clone());
@@ -231,13 +301,22 @@ impl Im {
         if !allowed {
             return;
         }
+        let (Some(mine), Some(theirs)) = (
+            self.blocklist_or_log(&user).await,
+            self.blocklist_or_log(contact).await,
+        ) else {
+            return;
+        };
+        if theirs.is_blocked(sender.as_jid()) {
+            return;
+        }
         let available = self.sessions.available(contact);
-        if available.is_empty() {
+        if available.is_empty() && !mine.is_blocked(contact.as_jid()) {
             out.to_sender
                 .push(unavailable(&Jid::from(contact.clone()), &me));
         }
         for (jid, presence) in available {
-            if jid != *sender {
+            if jid != *sender && !mine.is_blocked(jid.as_jid()) {
                 out.to_sender.push(readdress(&presence.stanza, &me));
             }
         }

@@ -56,6 +56,7 @@ impl Im {
         // The sessions still open must not act on the cached roster of an account that is
         // gone (their closing broadcast would reach former contacts again).
         self.discard_roster(user).await;
+        self.discard_blocklist(user);
         self.resumptions.forget_account(user);
         self.archive_prefs.forget(user);
         self.sessions.close_account(
