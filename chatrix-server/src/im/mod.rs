@@ -31,10 +31,10 @@ use crate::router::{Outbound, Resumptions, SessionRegistry};
 use crate::storage::Storage;
 pub use archive::ArchiveSettings;
 pub use archive_expiry::Retention;
+pub(crate) use blocking::Blocked;
 use cache::{OfflineIndex, RosterCache};
 pub(crate) use carbons::send_carbons;
 use locks::AccountLocks;
-pub(crate) use blocking::Blocked;
 pub(crate) use presence::note_directed;
 pub(crate) use shared_groups::SharedGroups;
 
