@@ -639,9 +639,9 @@ async fn boundary_after(t: SystemTime) -> SystemTime {
     boundary
 }
 
-/// `start` and `end` ("Filtering by time received"), inclusive: three batches of messages with a few
-/// milliseconds between them; `start`/`end` around the middle one select it exactly,
-/// `start` alone the last two, `end` alone the first two.
+/// `start` and `end` ("Filtering by time received"), inclusive: three batches of messages with a
+/// few milliseconds between them; `start`/`end` around the middle one select it exactly, `start`
+/// alone the last two, `end` alone the first two.
 async fn start_and_end_filter(server: Arc<TestServer>) {
     let (mut alice, mut bob) = alice_and_bob(&server).await;
     let (a, _) = fill(&mut alice, &mut bob, 1, 3).await;
@@ -673,8 +673,8 @@ async fn start_and_end_filter(server: Arc<TestServer>) {
     assert_eq!(answer.message_ids(), [a, b].concat());
 }
 
-/// `after-id`, `before-id` (both exclusive) and `ids` (`#extended`, "Limiting results by id"), and RSM
-/// `<after/>` with an id from delivery.
+/// `after-id`, `before-id` (both exclusive) and `ids` (`#extended`, "Limiting results by id"), and
+/// RSM `<after/>` with an id from delivery.
 async fn before_id_after_id_and_ids(server: Arc<TestServer>) {
     let (mut alice, mut bob) = alice_and_bob(&server).await;
     let (ids, sids) = fill(&mut alice, &mut bob, 1, 10).await;
@@ -721,8 +721,9 @@ async fn before_id_after_id_and_ids(server: Arc<TestServer>) {
     assert!(!answer.complete());
 }
 
-/// An id that is not in the archive, in RSM `<after/>` or `<before/>` ("Requesting pages") or in the
-/// `after-id`, `before-id` or `ids` fields ("Limiting results by id"): `item-not-found`, and no results.
+/// An id that is not in the archive, in RSM `<after/>` or `<before/>` ("Requesting pages") or in
+/// the `after-id`, `before-id` or `ids` fields ("Limiting results by id"): `item-not-found`, and no
+/// results.
 async fn unknown_ids_are_item_not_found(server: Arc<TestServer>) {
     let (mut alice, mut bob) = alice_and_bob(&server).await;
     let (_, sids) = fill(&mut alice, &mut bob, 1, 3).await;
@@ -847,8 +848,8 @@ async fn roster_default_policy(server: Arc<TestServer>) {
     assert_eq!(answer.message_ids(), ["contact"]);
 }
 
-/// Metadata (`#extended`, "Archive metadata"): an empty archive answers an empty `<metadata/>`; then
-/// `<start/>` and `<end/>` name the first and last message with their stamps.
+/// Metadata (`#extended`, "Archive metadata"): an empty archive answers an empty `<metadata/>`;
+/// then `<start/>` and `<end/>` name the first and last message with their stamps.
 async fn metadata_names_first_and_last(server: Arc<TestServer>) {
     let (mut alice, mut bob) = alice_and_bob(&server).await;
     let get = "<metadata xmlns='urn:xmpp:mam:2'/>";

@@ -227,8 +227,9 @@ async fn sent_copies(server: Arc<TestServer>) {
     marker(&mut alice, &mut bob.b3, &full("b3"), "end-b3").await;
 }
 
-/// "Avoiding Carbons for a single message": a message with `<private/>` and `<no-copy/>` is not copied, either way; the
-/// recipient gets it without `<private/>` (the receiving server SHOULD remove it).
+/// "Avoiding Carbons for a single message": a message with `<private/>` and `<no-copy/>` is not
+/// copied, either way; the recipient gets it without `<private/>` (the receiving server SHOULD
+/// remove it).
 async fn private_messages_are_not_copied(server: Arc<TestServer>) {
     let mut bob = Bob::online(&server).await;
     let mut alice = Raw::login(&server, "alice", PASSWORD, "phone").await;
@@ -254,8 +255,8 @@ async fn private_messages_are_not_copied(server: Arc<TestServer>) {
     marker(&mut alice, &mut bob.b2, &full("b2"), "end-b2").await;
 }
 
-/// "Handling Multiple Enable/Disable Requests": enabling twice and disabling twice are no errors; once disabled, `b2`
-/// gets no more copies.
+/// "Handling Multiple Enable/Disable Requests": enabling twice and disabling twice are no errors;
+/// once disabled, `b2` gets no more copies.
 async fn disable_stops_copies(server: Arc<TestServer>) {
     let mut bob = Bob::online(&server).await;
     let mut alice = Raw::login(&server, "alice", PASSWORD, "phone").await;
@@ -280,8 +281,8 @@ async fn disable_stops_copies(server: Arc<TestServer>) {
     marker(&mut alice, &mut bob.b2, &full("b2"), "end-b2").await;
 }
 
-/// A client may not make copies ("Security Considerations": only servers do): Alice sends Bob a message holding a
-/// `<received/>` (then a `<sent/>`) wrapper of a message "from Carol"; she gets
+/// A client may not make copies ("Security Considerations": only servers do): Alice sends Bob a
+/// message holding a `<received/>` (then a `<sent/>`) wrapper of a message "from Carol"; she gets
 /// `not-acceptable` back and none of Bob's resources (`b2` has carbons on) sees anything.
 async fn forged_copies_are_refused(server: Arc<TestServer>) {
     let mut bob = Bob::online(&server).await;
