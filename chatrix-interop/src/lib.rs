@@ -1,7 +1,7 @@
 //! Interoperability tests for Chatrix: the server, started for real, against clients that
 //! were not written with it.
 //!
-//! This crate exists for its tests and one helper binary; it has no library API.
+//! This crate exists for its tests and two helper binaries; it has no library API.
 //!
 //! - `tests/login.rs` starts `chatrix-server` in-process (port-0 listeners, a temporary data
 //!   dir, SQLite and, when `CHATRIX_TEST_PG_URL` is set, a fresh PostgreSQL database per test)
@@ -16,6 +16,11 @@
 //!   separate process because tokio-xmpp takes its trust roots from `rustls-native-certs`,
 //!   which reads `SSL_CERT_FILE`; setting that variable inside the test process would need
 //!   `unsafe` (edition 2024), which the workspace forbids. Run it with `--help` for its options.
+//! - The `crash-test` binary checks "ack means durable" under SIGKILL: it runs the built
+//!   `chatrix-server`, has two raw clients exchange messages with stream management (XEP-0198)
+//!   on, kills the server mid-traffic, restarts it, and looks for every acknowledged message in
+//!   the archives (XEP-0313) and offline stores. `interop/crash.sh` runs it; `.ci/run` on
+//!   SQLite and PostgreSQL.
 //!
 //! What this crate is not for: unit or conformance tests of a single crate (those live with the
 //! crate: `xmpp-stream/tests/c2s_*.rs` drive the negotiation in memory), load testing
