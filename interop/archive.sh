@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Message archive (XEP-0313 with RSM paging, XEP-0441 preferences, metadata) driven by
-# slixmpp's own plugins (interop/slixmpp_archive.py) against the built chatrix-server.
+# Message archive (XEP-0313 with RSM paging, XEP-0441 preferences, metadata) and blocking
+# (XEP-0191) driven by slixmpp's own plugins (interop/slixmpp_archive.py) against the built
+# chatrix-server.
 # Starts the server on a free loopback port with a fresh data dir and the given database,
 # creates the accounts alice, bob and carol with the CLI, runs the client, and stops the
 # server. INTEROP_DEBUG=1 passes --debug (slixmpp's stanza log) and runs the server at log

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Interop test: the message archive (XEP-0313 with XEP-0059 paging, XEP-0441 preferences,
-archive metadata), driven by slixmpp's own plugins (xep_0313, xep_0059, xep_0441, xep_0030).
+archive metadata) and blocking (XEP-0191), driven by slixmpp's own plugins (xep_0313,
+xep_0059, xep_0441, xep_0191, xep_0030).
 
 Needs three fresh accounts (empty archives, default preferences) on a server with the
 default archive settings (enabled, default policy 'always'). Steps:
@@ -28,6 +29,16 @@ default archive settings (enabled, default policy 'always'). Steps:
    'never' with carol in 'always', and reads it back. Then alice's next message reaches bob
    but is not in his archive (no stanza-id on it; it is in alice's archive), carol's is.
    bob sets 'always' back and reads it back.
+7. Blocking (XEP-0191, slixmpp's xep_0191: ``get_blocked_jids``, ``get_blocked``, ``block``,
+   ``unblock``): the server advertises urn:xmpp:blocking; bob's list is empty; bob blocks
+   alice (result, a push to bob, the list holds alice). alice's message to bob comes back
+   to her as service-unavailable; bob receives nothing (carol's marker, sent after the
+   error came back, is the next and only thing he gets) and nothing is archived for him.
+   bob's message to alice is refused with not-acceptable and ``<blocked/>``; alice
+   receives nothing. bob blocks carol and unblocks alice (pushes; the list holds carol);
+   alice's messages reach bob again and are archived, his reach her. "Unblock all" (an
+   empty ``<unblock/>``, which the plugin cannot send: built from its stanza) pushes an
+   empty unblock, empties the list, and carol's messages flow again.
 
 Exits 0 on success, 1 on failure (with a reason); prints a PASS line per step.
 --debug shows slixmpp's stanza log.
@@ -51,6 +62,7 @@ QUIET = 2  # how long "nothing more arrives" is watched
 PAGE = 50  # RSM page size asked for
 MAM = "urn:xmpp:mam:2"
 SID = "urn:xmpp:sid:0"
+BLOCKING = "urn:xmpp:blocking"
 
 # Every client of the run, kept referenced: slixmpp leaves tasks pending on a closed stream,
 # which asyncio reports as "destroyed but pending" when the client is collected mid-run.
@@ -95,14 +107,18 @@ class Client(slixmpp.ClientXMPP):
         self.enable_starttls = True
         self.enable_direct_tls = False
         for plugin in ("xep_0030", "xep_0059", "xep_0203", "xep_0313", "xep_0441",
-                       "xep_0359"):
+                       "xep_0359", "xep_0191"):
             self.register_plugin(plugin)
         self.online = asyncio.get_event_loop().create_future()
         self.messages = asyncio.Queue()  # chat messages received live (not MAM results)
         self.errors = []  # message errors, in order
+        self.pushes = []  # block list pushes: ("block" or "unblock", {JIDs}), in order
         self.end_reason = None
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", self.on_message)
+        self.add_event_handler("message_error", self.on_error)
+        self.add_event_handler("blocked", lambda iq: self.on_push("block", iq))
+        self.add_event_handler("unblocked", lambda iq: self.on_push("unblock", iq))
         self.add_event_handler("failed_auth", self.on_failed)
         self.add_event_handler("stream_error", self.on_failed)
         self.add_event_handler("disconnected", self.on_disconnected)
@@ -128,10 +144,16 @@ class Client(slixmpp.ClientXMPP):
         self.end_reason = reason
 
     def on_message(self, msg):
-        if msg["type"] == "error":
-            self.errors.append(msg)
-        elif msg.xml.find(f"{{{MAM}}}result") is None:
+        # slixmpp fires "message" for any message with a body (an error may have one too)
+        # and "message_error" for any error.
+        if msg["type"] != "error" and msg.xml.find(f"{{{MAM}}}result") is None:
             self.messages.put_nowait(msg)
+
+    def on_error(self, msg):
+        self.errors.append(msg)
+
+    def on_push(self, kind, iq):
+        self.pushes.append((kind, {str(item["jid"]) for item in iq[kind]}))
 
     @property
     def bare(self):
@@ -462,10 +484,128 @@ async def main():
     check(got == ("always", set(), set()), f"bob's preferences set back: {got}")
     passed("preferences set back to 'always' with empty lists, read back the same")
 
+    await blocking(alice, bob, carol)
+
     for c in (alice, bob, carol):
         c.check_no_errors("the end")
     for c in (alice, bob, carol):
         await logout(c)
+
+
+async def until(what, predicate):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TIMEOUT
+    while not predicate():
+        if loop.time() > deadline:
+            raise Failure(f"timed out after {TIMEOUT}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def bounced(sender, recipient, body, condition, what):
+    """sender's message to recipient comes back as an error with condition, and never
+    reaches recipient: a marker carol sends recipient after the error came back is the next
+    thing recipient receives, and nothing else arrives. Returns the error message."""
+    sender.send_message(mto=recipient.bare, mbody=body, mtype="chat")
+    await until(f"{what}: an error for {sender.bare}", lambda: sender.errors)
+    err = sender.errors.pop(0)
+    check(err["error"]["condition"] == condition,
+          f"{what}: error {err['error']['type']}/{err['error']['condition']}, expected "
+          f"{condition}: {err}")
+    check(str(err["from"].bare) == recipient.bare,
+          f"{what}: the error comes from {err['from']}, not {recipient.bare}")
+    return err
+
+
+async def nothing_but_marker(marker_from, recipient, what):
+    """What recipient receives next is marker_from's marker, then nothing within QUIET."""
+    body = f"marker after {what}"
+    marker_from.send_message(mto=recipient.bare, mbody=body, mtype="chat")
+    [got] = await recipient.receive(1, f"{what}: the marker")
+    check(got["body"] == body,
+          f"{what}: {recipient.bare} received {got['body']!r} from {got['from']}")
+    await asyncio.sleep(QUIET)
+    if not recipient.messages.empty():
+        raise Failure(f"{what}: {recipient.bare} received more: "
+                      f"{recipient.messages.get_nowait()}")
+    return got
+
+
+async def blocking(alice, bob, carol):
+    """XEP-0191 through slixmpp's xep_0191 plugin: bob blocks alice."""
+    domain = alice.boundjid.domain
+    info = await iq("disco#info on the server", bob.plugin["xep_0030"].get_info(
+        jid=domain, local=False, cached=False, timeout=TIMEOUT))
+    features = info["disco_info"]["features"]
+    check(BLOCKING in features, f"{domain} does not advertise {BLOCKING}: {features}")
+    block = bob.plugin["xep_0191"]
+    got = await iq("block list get", block.get_blocked_jids(timeout=TIMEOUT))
+    check(got == set(), f"bob's block list at the start: {got}")
+    passed(f"{domain} advertises {BLOCKING}; bob's block list is empty (get_blocked_jids)")
+
+    await iq("block alice", block.block(JID(alice.bare), timeout=TIMEOUT))
+    await until("bob's push for blocking alice", lambda: bob.pushes)
+    check(bob.pushes == [("block", {alice.bare})], f"bob's pushes: {bob.pushes}")
+    got = await iq("block list get", block.get_blocked_jids(timeout=TIMEOUT))
+    check(got == {JID(alice.bare)}, f"bob's block list after blocking alice: {got}")
+    raw = await iq("block list get", block.get_blocked(timeout=TIMEOUT))
+    check([str(i["jid"]) for i in raw["blocklist"]] == [alice.bare],
+          f"the block list iq: {raw}")
+    passed("bob blocked alice (block): result, a push to bob, get_blocked lists alice")
+
+    end_before = (await metadata(bob))[2]
+    await bounced(alice, bob, "blocked 1", "service-unavailable",
+                  "alice's message to bob, who blocks her")
+    marker = await nothing_but_marker(carol, bob, "alice's blocked message")
+    end_after = (await metadata(bob))[2]
+    check(end_after == bob.stanza_id(marker) and end_after != end_before,
+          f"bob's archive does not end with carol's marker (end {end_after!r}, marker "
+          f"{bob.stanza_id(marker)!r})")
+    got = results_of(await iq("bob's archive after the block", bob.mam.retrieve(
+        rsm={"max": 10, "after": end_before}, timeout=TIMEOUT)))
+    check([r.sender for r in got] == [carol.bare],
+          f"bob's archive after alice was blocked holds {got}, expected carol's marker only")
+    passed("alice's message to bob: error service-unavailable to alice; bob got nothing "
+           "(carol's later marker came first and alone), nothing archived for him")
+
+    err = await bounced(bob, alice, "to a blocked contact", "not-acceptable",
+                        "bob's message to alice, whom he blocks")
+    check(err.xml.find(f"{{jabber:client}}error/{{{BLOCKING}:errors}}blocked") is not None,
+          f"bob's error has no <blocked xmlns='{BLOCKING}:errors'/>: {err}")
+    await nothing_but_marker(carol, alice, "bob's message to a blocked contact")
+    passed("bob's message to alice: error not-acceptable with <blocked/> to bob; alice got "
+           "nothing")
+
+    await iq("block carol", block.block([JID(carol.bare)], timeout=TIMEOUT))
+    await iq("unblock alice", block.unblock(JID(alice.bare), timeout=TIMEOUT))
+    await until("bob's pushes for carol and alice", lambda: len(bob.pushes) == 3)
+    check(bob.pushes[1:] == [("block", {carol.bare}), ("unblock", {alice.bare})],
+          f"bob's pushes: {bob.pushes}")
+    got = await iq("block list get", block.get_blocked_jids(timeout=TIMEOUT))
+    check(got == {JID(carol.bare)}, f"bob's block list after blocking carol, unblocking "
+          f"alice: {got}")
+    log = []
+    await exchange(alice, bob, ["unblocked 1", "unblocked 2"], "alice after the unblock", log)
+    await exchange(bob, alice, ["hello again"], "bob after the unblock", [])
+    got = results_of(await iq("bob's archive after the unblock", bob.mam.retrieve(
+        rsm={"max": 10, "after": end_after}, timeout=TIMEOUT)))
+    check([(r.sender, r.body) for r in got] == [(alice.bare, "unblocked 1"),
+                                                 (alice.bare, "unblocked 2"),
+                                                 (bob.bare, "hello again")],
+          f"bob's archive after the unblock: {got}")
+    passed("bob blocked carol and unblocked alice: pushes, list [carol]; alice's messages "
+           "reach bob again and are archived, his reach her")
+
+    # slixmpp's unblock() with no JIDs sends no <unblock/> at all: "unblock all" (§3.5) is
+    # built from the plugin's stanza.
+    request = bob.make_iq_set()
+    request.enable("unblock")
+    await iq("unblock all", request.send(timeout=TIMEOUT))
+    await until("bob's push for unblock all", lambda: len(bob.pushes) == 4)
+    check(bob.pushes[3] == ("unblock", set()), f"bob's push for unblock all: {bob.pushes[3]}")
+    got = await iq("block list get", block.get_blocked_jids(timeout=TIMEOUT))
+    check(got == set(), f"bob's block list after unblock all: {got}")
+    await exchange(carol, bob, ["carol unblocked"], "carol after unblock all", [])
+    passed("unblock all: a push without items, the list is empty, carol's messages flow")
 
 
 async def exchange_unarchived(sender, recipient, body):
