@@ -414,23 +414,8 @@ impl Im {
         }
 
         // The contacts' presence, to the user's resources, where the user may see it.
-        let shared: Vec<BareJid> = self
-            .shared
-            .contacts_of(bare)
-            .into_iter()
-            .map(|c| c.jid)
-            .collect();
-        let candidates = stored
-            .items()
-            .filter(|i| i.state().sub.user_subscribed())
-            .map(|i| i.jid.clone())
-            .chain(shared.iter().cloned());
-        let mut seen: Vec<BareJid> = Vec::new();
-        for contact in candidates {
-            if contact == *bare || seen.contains(&contact) {
-                continue;
-            }
-            seen.push(contact.clone());
+        let (contacts, shared) = self.presence_sources(bare, &stored);
+        for contact in contacts {
             let resources: Vec<_> = self
                 .sessions
                 .available(&contact)

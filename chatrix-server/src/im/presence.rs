@@ -101,6 +101,34 @@ impl Im {
 
     /// The contacts that may see `user`'s presence: roster items with a subscription `from`
     /// or `both`, and shared-group members, each once.
+    /// The contacts whose presence `user` may see, each once and without the user: roster
+    /// items it is subscribed to (`to`, `both`) and shared-group members. Also returns the
+    /// shared-group members alone, which [`Self::grants_presence`] needs.
+    pub(super) fn presence_sources(
+        &self,
+        user: &BareJid,
+        stored: &Roster,
+    ) -> (Vec<BareJid>, Vec<BareJid>) {
+        let shared: Vec<BareJid> = self
+            .shared
+            .contacts_of(user)
+            .into_iter()
+            .map(|c| c.jid)
+            .collect();
+        let mut contacts: Vec<BareJid> = Vec::new();
+        let candidates = stored
+            .items()
+            .filter(|i| i.state().sub.user_subscribed())
+            .map(|i| &i.jid)
+            .chain(&shared);
+        for contact in candidates {
+            if contact != user && !contacts.contains(contact) {
+                contacts.push(contact.clone());
+            }
+        }
+        (contacts, shared)
+    }
+
     pub(super) fn presence_subscribers(&self, user: &BareJid, stored: &Roster) -> Vec<BareJid> {
         let mut subscribers: Vec<BareJid> = stored
             .items()
@@ -191,25 +219,10 @@ impl Im {
         // Probes, answered locally. Candidates are the contacts the user's roster says it
         // sees (`to`, `both`) and shared-group members; only online ones have presence to
         // give, and each is checked from its own side (`grants_presence`, and its block list).
-        let shared: Vec<BareJid> = self
-            .shared
-            .contacts_of(bare)
-            .into_iter()
-            .map(|c| c.jid)
-            .collect();
-        let candidates = stored
-            .items()
-            .filter(|i| i.state().sub.user_subscribed())
-            .map(|i| i.jid.clone())
-            .chain(shared.iter().cloned());
-        let mut seen = Vec::new();
-        for contact in candidates {
-            if contact == *bare || seen.contains(&contact) {
-                continue;
-            }
+        let (contacts, shared) = self.presence_sources(bare, stored);
+        for contact in contacts {
             let available = self.sessions.available(&contact);
             if available.is_empty() {
-                seen.push(contact);
                 continue;
             }
             if self.grants_presence(&contact, bare, &shared).await
@@ -222,7 +235,6 @@ impl Im {
                     }
                 }
             }
-            seen.push(contact);
         }
         // §3.1.3: requests that wait for an answer are delivered again (XEP-0191 §3.3: not
         // those of a contact the user blocks since).
