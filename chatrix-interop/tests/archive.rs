@@ -4,7 +4,7 @@
 //! backwards (RSM, XEP-0059), every message once, in order, `complete` on the last page
 //! only; the page sizes of the configuration; the `with`, `start`/`end`, `before-id`/
 //! `after-id` and `ids` filters; unknown ids; flipped pages; preferences (XEP-0441) and the
-//! configured default policy; metadata; and an independent
+//! configured default policy; metadata; another account's archive; and an independent
 //! library (`xmpp-parsers`) reading results and `<fin/>`.
 //!
 //! Every scenario runs on SQLite and, when `CHATRIX_TEST_PG_URL` is set, on PostgreSQL.
@@ -881,6 +881,22 @@ async fn metadata_names_first_and_last(server: Arc<TestServer>) {
     assert!(start_at <= end_at);
 }
 
+/// Bob queries Alice's archive (`to='alice@localhost'`): `forbidden` ("Security Considerations"),
+/// no results.
+async fn another_accounts_archive_is_forbidden(server: Arc<TestServer>) {
+    let (mut alice, mut bob) = alice_and_bob(&server).await;
+    alice
+        .send(&message(CAROL, Some("chat"), "private", "secret"))
+        .await;
+    alice.ping("sent").await;
+    let xml = format!(
+        "<iq type='set' id='peek' to='{ALICE}'><query xmlns='urn:xmpp:mam:2' queryid='peek'/></iq>"
+    );
+    let error = expect_iq_error(&mut bob, "peek", &xml).await;
+    assert_eq!(error.condition, StanzaCondition::Forbidden, "{error:?}");
+    bob.ping("after").await;
+}
+
 /// `xmpp-parsers` reads a result message (its `<result/>`, `<forwarded/>`, `<delay/>` and
 /// the message with Bob's `<stanza-id/>`) and the `<fin/>` iq.
 async fn xmpp_parsers_reads_results_and_fin(server: Arc<TestServer>) {
@@ -982,5 +998,6 @@ on_both_backends!(
     prefs_never_and_always => "",
     roster_default_policy => ROSTER_DEFAULT,
     metadata_names_first_and_last => "",
+    another_accounts_archive_is_forbidden => "",
     xmpp_parsers_reads_results_and_fin => "",
 );

@@ -41,6 +41,8 @@ const ONE_SECOND: &str = "[stream_management]\nresume_timeout_secs = 1\n";
 const NO_RESUMPTION: &str = "[stream_management]\nresume_timeout_secs = 0\n";
 /// No stream management at all.
 const DISABLED: &str = "[stream_management]\nenabled = false\n";
+/// At most ten unacknowledged stanzas.
+const TEN_UNACKED: &str = "[stream_management]\nmax_unacked = 10\n";
 
 /// `m` is Bob's chat `id` (body `id`) from his desk.
 #[track_caller]
@@ -254,6 +256,51 @@ async fn handled_count_too_high_is_a_stream_error(server: Arc<TestServer>) {
         .app_condition
         .unwrap_or_else(|| panic!("no application condition"));
     assert!(app.is("handled-count-too-high", ns::SM), "{app:?}");
+}
+
+/// With `max_unacked = 10`, a client that never acknowledges has its stream closed with
+/// `policy-violation`; no message is lost: every message Bob sent (those it was sent
+/// without acknowledging, and those after) comes from offline storage at its next login,
+/// each once, with `<delay/>`. Bob gets no error.
+async fn too_many_unacked_closes_the_stream_and_loses_nothing(server: Arc<TestServer>) {
+    let mut bob = Raw::login(&server, "bob", PASSWORD, "desk").await;
+    let mut a = SmClient::login(&server, "alice", PASSWORD, "phone").await;
+    a.enable(ENABLE).await;
+    a.send_stanza("<presence/>").await;
+    a.until_pong("online").await;
+    let ids: Vec<String> = (1..=12).map(|i| format!("t{i}")).collect();
+    for id in &ids {
+        bob.send(&message(ALICE, Some("chat"), id, id)).await;
+    }
+    bob.ping("no-error").await;
+    loop {
+        let e = a.recv().await;
+        if e.is("error", ns::STREAM) {
+            let error =
+                xmpp_core::StreamError::from_element(&e).unwrap_or_else(|e| panic!("{e:?}"));
+            assert_eq!(error.condition, StreamCondition::PolicyViolation, "{e:?}");
+            a.raw.expect_end().await;
+            break;
+        }
+        assert!(e.is("message", ns::JABBER_CLIENT), "{e:?}");
+    }
+    wait_for_offline(&server, ALICE, 12).await;
+    let (_alice, got) = online(&server, "alice", "laptop", None).await;
+    let messages: Vec<&Element> = got
+        .iter()
+        .filter(|e| e.is("message", ns::JABBER_CLIENT))
+        .collect();
+    for m in &messages {
+        assert!(m.has_child("delay", ns::DELAY), "{m:?}");
+    }
+    // XEP-0198 does not say in which order stanzas that were sent but unacknowledged and
+    // stanzas that came after are stored: each once is what matters.
+    let mut got_ids: Vec<String> = messages
+        .iter()
+        .map(|m| m.attr("id").unwrap_or_default().to_owned())
+        .collect();
+    got_ids.sort_by_key(|id| id[1..].parse::<u32>().unwrap_or(0));
+    assert_eq!(got_ids, ids, "{got:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -499,6 +546,7 @@ on_both_backends!(
     ack_counts_the_stanzas_the_client_sent => "",
     server_requests_acks => "",
     handled_count_too_high_is_a_stream_error => "",
+    too_many_unacked_closes_the_stream_and_loses_nothing => TEN_UNACKED,
     drop_mid_conversation_resume_no_loss_no_duplicate => "",
     resume_takes_over_a_connection_still_open => "",
     another_account_cannot_resume => "",

@@ -98,6 +98,8 @@ struct Session {
     /// What is held back while the client says it is inactive (XEP-0352); `None` while it is
     /// active, so that an active session pays nothing for it.
     csi: Option<Box<CsiQueue<Bytes>>>,
+    /// Queued stanzas the connection could not take; they go with the session's state.
+    unsent: Vec<Bytes>,
 }
 
 /// Serves a connection on a STARTTLS listener: plaintext first, TLS after `<starttls/>`.
@@ -202,6 +204,7 @@ impl Session {
             resumption: None,
             uses_mam: false,
             csi: None,
+            unsent: Vec::new(),
         }
     }
 
@@ -301,9 +304,11 @@ impl Session {
         }
     }
 
+    /// Writes a queued stanza; one the connection cannot take (closed, or its unacknowledged
+    /// queue full) is kept and routed again when the session ends, never dropped.
     fn write_now(&mut self, bytes: Bytes) {
-        if self.conn.jid().is_some() && !self.conn.is_closed() {
-            let _ = self.conn.send_serialized(bytes);
+        if self.conn.send_serialized(bytes.clone()).is_err() {
+            self.unsent.push(bytes);
         }
     }
 
@@ -735,8 +740,13 @@ impl Session {
             available: self.available,
             directed: std::mem::take(&mut self.directed),
             sm: self.conn.take_sm_state(),
-            // Held back for an inactive client, never sent: they go with the session.
-            held: self.csi.take().map(|mut q| q.flush()).unwrap_or_default(),
+            // Never sent (the connection refused them, or the client was inactive): they go
+            // with the session, in the order they arrived.
+            held: {
+                let mut held = std::mem::take(&mut self.unsent);
+                held.extend(self.csi.take().map(|mut q| q.flush()).unwrap_or_default());
+                held
+            },
             resumption: self.resumption.take(),
             uses_mam: self.uses_mam,
         })

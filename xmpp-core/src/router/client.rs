@@ -296,8 +296,17 @@ fn to_account(
         StanzaKind::Iq => {
             if stanza.iq_type().is_some_and(IqType::is_request) {
                 let own = account.as_str() == sender.bare_str();
-                let features: &[String] = if own { &info.account_features } else { &[] };
-                let answer = server_iq::handle_account_iq(&stanza, features);
+                let private = stanza
+                    .iq_payload()
+                    .is_some_and(|p| info.account_iqs.iter().any(|n| n == p.ns()));
+                let answer = if private {
+                    // Another account's archive, block list or carbons: only its owner may
+                    // ask (XEP-0313 §10: `forbidden`).
+                    Err(StanzaCondition::Forbidden)
+                } else {
+                    let features: &[String] = if own { &info.account_features } else { &[] };
+                    server_iq::handle_account_iq(&stanza, features)
+                };
                 answer_iq(sender, &stanza, answer, actions);
             }
         }

@@ -623,6 +623,11 @@ fn own_account_iqs_in_a_registered_namespace_go_to_the_server() {
             "{xml}: {actions:?}"
         );
     }
+    // Another account's archive is not the sender's to read.
+    let peek = "<iq xmlns='jabber:client' type='set' id='q' to='bob@example.org'><query xmlns='urn:xmpp:mam:2'/></iq>";
+    let actions = router.route_from_client(&alice, stanza(peek), &online(), now());
+    let (_, reply) = only_delivery(&actions);
+    assert_eq!(error_condition(reply), StanzaCondition::Forbidden);
     // Another account's archive, a result, or an unregistered namespace: not for the server.
     for xml in [
         "<iq xmlns='jabber:client' type='set' id='q' to='bob@example.org'><query xmlns='urn:xmpp:mam:2'/></iq>",
