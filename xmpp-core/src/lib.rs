@@ -27,8 +27,8 @@
 //! stay elements and pass through untouched.
 #![warn(missing_docs)]
 
-pub mod dataform;
 pub mod blocking;
+pub mod dataform;
 pub mod datetime;
 pub mod element;
 pub mod error;
