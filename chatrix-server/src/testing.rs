@@ -1,4 +1,5 @@
-//! Test support: a fresh PostgreSQL database per test.
+//! Test support: a fresh PostgreSQL database per test, and storage scenarios run on a fresh
+//! SQLite file or PostgreSQL database.
 //!
 //! For the crate's own tests and for other crates' integration tests (the interop suite) that
 //! run the server against a real PostgreSQL, as `.ci/run` does through `CHATRIX_TEST_PG_URL`.
@@ -20,16 +21,7 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// Creates `chatrix_test_<random>` through `admin_url` (any database on the server).
     pub async fn create(admin_url: &str) -> Self {
-        let mut random = [0u8; 8];
-        SystemRandom::new()
-            .fill(&mut random)
-            .unwrap_or_else(|_| panic!("random"));
-        let suffix = random.iter().fold(String::new(), |mut s, b| {
-            use std::fmt::Write as _;
-            let _ = write!(s, "{b:02x}");
-            s
-        });
-        let name = format!("chatrix_test_{suffix}");
+        let name = format!("chatrix_test_{}", random_suffix());
         let mut admin = sqlx::PgConnection::connect(admin_url)
             .await
             .unwrap_or_else(|e| panic!("connect to the PostgreSQL admin URL: {e}"));
@@ -74,6 +66,68 @@ fn with_database(url: &str, name: &str) -> String {
         .find('/')
         .map_or(base.len(), |i| authority_start + i);
     format!("{}/{name}{query}", &base[..path_start])
+}
+
+/// The variable that names the PostgreSQL server for tests (an admin URL).
+pub const PG_URL_VAR: &str = "CHATRIX_TEST_PG_URL";
+
+/// Runs `scenario` on the storage of a fresh SQLite file, then closes it.
+pub async fn with_sqlite_storage<F, Fut>(scenario: F)
+where
+    F: FnOnce(crate::storage::Storage) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    use crate::storage::{Backend, DatabaseUrl, Storage, StorageOptions};
+    let dir = std::env::temp_dir().join(format!("chatrix-test-{}", random_suffix()));
+    let url = DatabaseUrl::Sqlite(dir.join("test.db"));
+    let storage = Storage::open(&url, &StorageOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("open: {e}"));
+    assert_eq!(storage.backend(), Backend::Sqlite);
+    scenario(storage.clone()).await;
+    storage.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `scenario` on the storage of a fresh PostgreSQL database, dropped afterwards even if
+/// the scenario panics; prints a notice and returns when [`PG_URL_VAR`] is unset.
+pub async fn with_postgres_storage<F, Fut>(what: &str, scenario: F)
+where
+    F: FnOnce(crate::storage::Storage) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    use crate::storage::{Backend, DatabaseUrl, Storage, StorageOptions};
+    let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
+        eprintln!("skipping PostgreSQL {what} tests: {PG_URL_VAR} is unset");
+        return;
+    };
+    let db = TestDatabase::create(&admin_url).await;
+    let storage = Storage::open(
+        &DatabaseUrl::Postgres(db.url.clone()),
+        &StorageOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("open: {e}"));
+    assert_eq!(storage.backend(), Backend::Postgres);
+    let outcome = tokio::spawn(scenario(storage.clone())).await;
+    storage.close().await;
+    db.drop_database().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// 16 random hex digits, for names no other test run uses.
+fn random_suffix() -> String {
+    let mut random = [0u8; 8];
+    SystemRandom::new()
+        .fill(&mut random)
+        .unwrap_or_else(|_| panic!("random"));
+    random.iter().fold(String::new(), |mut s, b| {
+        use std::fmt::Write as _;
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]

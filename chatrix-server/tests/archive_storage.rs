@@ -6,10 +6,7 @@
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chatrix_server::storage::{
-    AccountJid, Backend, DatabaseUrl, MAX_ARCHIVE_IDS, Storage, StorageError, StorageOptions,
-};
-use chatrix_server::testing::TestDatabase;
+use chatrix_server::storage::{AccountJid, MAX_ARCHIVE_IDS, Storage, StorageError};
 use xmpp_core::blocking::{BlockListStore, MemoryBlockListStore};
 use xmpp_core::{BareJid, Element, Jid};
 use xmpp_mam::{
@@ -17,49 +14,22 @@ use xmpp_mam::{
 };
 use xmpp_sasl::{FixedRng, StoredCredentials};
 
-const PG_URL_VAR: &str = "CHATRIX_TEST_PG_URL";
-
 /// Runs a scenario on a fresh SQLite file.
 async fn with_sqlite<F, Fut>(scenario: F)
 where
     F: FnOnce(Storage) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let url = DatabaseUrl::Sqlite(dir.path().join("archive.db"));
-    let storage = Storage::open(&url, &StorageOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("open: {e}"));
-    assert_eq!(storage.backend(), Backend::Sqlite);
-    scenario(storage.clone()).await;
-    storage.close().await;
+    chatrix_server::testing::with_sqlite_storage(scenario).await;
 }
 
-/// Runs a scenario on a fresh PostgreSQL database, dropped afterwards even if the scenario
-/// panics.
+/// Runs a scenario on a fresh PostgreSQL database (skipped with a notice without one).
 async fn with_postgres<F, Fut>(scenario: F)
 where
     F: FnOnce(Storage) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
-        eprintln!("skipping PostgreSQL archive storage tests: {PG_URL_VAR} is unset");
-        return;
-    };
-    let db = TestDatabase::create(&admin_url).await;
-    let storage = Storage::open(
-        &DatabaseUrl::Postgres(db.url.clone()),
-        &StorageOptions::default(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("open: {e}"));
-    assert_eq!(storage.backend(), Backend::Postgres);
-    let outcome = tokio::spawn(scenario(storage.clone())).await;
-    storage.close().await;
-    db.drop_database().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    chatrix_server::testing::with_postgres_storage("archive storage", scenario).await;
 }
 
 fn account(s: &str) -> AccountJid {

@@ -9,14 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chatrix_server::storage::{
-    AccountJid, Backend, Ban, DatabaseUrl, OfflineStored, SharedGroup, Storage, StorageError,
-    StorageOptions,
+    AccountJid, Ban, DatabaseUrl, OfflineStored, SharedGroup, Storage, StorageError, StorageOptions,
 };
 use xmpp_core::BareJid;
 use xmpp_core::roster::{RosterItem, RosterStore, RosterVersion, Subscription};
 use xmpp_sasl::{FixedRng, ScramHash, StoredCredentials};
-
-const PG_URL_VAR: &str = "CHATRIX_TEST_PG_URL";
 
 fn account(s: &str) -> AccountJid {
     AccountJid::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -37,45 +34,16 @@ where
     F: FnOnce(Storage) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let url = DatabaseUrl::Sqlite(dir.path().join("nested/dir/test.db"));
-    let storage = Storage::open(&url, &StorageOptions::default())
-        .await
-        .unwrap_or_else(|e| panic!("open: {e}"));
-    assert_eq!(storage.backend(), Backend::Sqlite);
-    scenario(storage.clone()).await;
-    storage.close().await;
+    chatrix_server::testing::with_sqlite_storage(scenario).await;
 }
 
-/// Runs a scenario on a fresh PostgreSQL database, dropped afterwards even if the scenario
-/// panics.
+/// Runs a scenario on a fresh PostgreSQL database (skipped with a notice without one).
 async fn with_postgres<F, Fut>(scenario: F)
 where
     F: FnOnce(Storage) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Ok(admin_url) = std::env::var(PG_URL_VAR) else {
-        eprintln!("skipping PostgreSQL storage tests: {PG_URL_VAR} is unset");
-        return;
-    };
-    let db = pg::TestDatabase::create(&admin_url).await;
-    let storage = Storage::open(
-        &DatabaseUrl::Postgres(db.url.clone()),
-        &StorageOptions::default(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("open: {e}"));
-    assert_eq!(storage.backend(), Backend::Postgres);
-    let outcome = tokio::spawn(scenario(storage.clone())).await;
-    storage.close().await;
-    db.drop_database().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-mod pg {
-    pub(crate) use chatrix_server::testing::TestDatabase;
+    chatrix_server::testing::with_postgres_storage("storage", scenario).await;
 }
 
 /// The scenarios, each a function of a fresh, empty storage.
