@@ -17,9 +17,10 @@ use std::time::SystemTime;
 
 use xmpp_core::{BareJid, FullJid, Jid, Stanza, StanzaError, StanzaKind};
 use xmpp_mam::page::{self, PageSizes};
-use xmpp_mam::{ArchiveStore, DefaultPolicy, MamRequest, NewEntry, Prefs, results, rules};
+use xmpp_mam::{ArchiveStore, DefaultPolicy, MamRequest, Prefs, results, rules};
 use xmpp_sasl::{Rng, SystemRng};
 
+use super::archive_writer::Entry;
 use super::{Im, Outbox, storage_error};
 use crate::storage::{AccountJid, StorageError};
 
@@ -145,28 +146,28 @@ impl Im {
         }
         let origin_id = rules::origin_id(stanza.element()).map(str::to_owned);
         let mut entries = Vec::with_capacity(2);
-        if let Some(copy) = &sent_copy {
-            entries.push(NewEntry {
-                owner: &sender_bare,
-                id: &id,
-                with: &to,
-                origin_id: origin_id.as_deref(),
+        if let Some(copy) = sent_copy {
+            entries.push(Entry {
+                owner: sender_bare,
+                id: id.clone(),
+                with: to,
+                origin_id: origin_id.clone(),
                 timestamp: now,
                 stanza: copy,
             });
         }
         if keep_received {
-            entries.push(NewEntry {
-                owner: &recipient,
-                id: &id,
-                with: &from,
-                origin_id: origin_id.as_deref(),
+            entries.push(Entry {
+                owner: recipient,
+                id,
+                with: from,
+                origin_id,
                 timestamp: now,
-                stanza: stanza.element(),
+                stanza: stanza.element().clone(),
             });
         }
-        self.storage
-            .append(&entries)
+        self.archive_writer
+            .append(&self.storage, entries)
             .await
             .map_err(|e| storage_error(&e))
     }

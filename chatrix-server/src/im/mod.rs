@@ -9,6 +9,7 @@
 
 mod archive;
 mod archive_expiry;
+mod archive_writer;
 mod blocking;
 mod cache;
 mod carbons;
@@ -103,6 +104,8 @@ pub struct Im {
     /// The message archive's settings, and its preferences cache.
     archive: ArchiveSettings,
     archive_prefs: archive::PrefsCache,
+    /// Group commit of archive appends.
+    archive_writer: archive_writer::ArchiveWriter,
     /// Stream-management resumption ids of the sessions that may be resumed.
     pub(crate) resumptions: Resumptions<SessionState>,
 }
@@ -167,6 +170,7 @@ impl Im {
             resumptions: Resumptions::default(),
             archive,
             archive_prefs: archive::PrefsCache::default(),
+            archive_writer: archive_writer::ArchiveWriter::default(),
         }
     }
 

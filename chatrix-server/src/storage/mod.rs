@@ -96,6 +96,9 @@ pub enum StorageError {
         /// The id.
         id: String,
     },
+    /// The task that commits archive appends in groups is gone (the server is shutting down).
+    #[error("the archive writer stopped")]
+    WriterStopped,
     /// An archive query the storage does not run (e.g. more than [`MAX_ARCHIVE_IDS`] ids).
     #[error("invalid archive query: {0}")]
     InvalidArchiveQuery(&'static str),
