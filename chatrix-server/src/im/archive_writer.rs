@@ -111,3 +111,86 @@ async fn commit<'a>(
         .collect();
     storage.append(&borrowed).await
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use xmpp_mam::{Cursor, Fetched, Filter};
+    use xmpp_sasl::{FixedRng, StoredCredentials};
+
+    use super::*;
+    use crate::storage::AccountJid;
+
+    fn entry(owner: &str, id: &str) -> Entry {
+        Entry {
+            owner: owner.parse().unwrap(),
+            id: id.to_owned(),
+            with: "peer@example.org".parse().unwrap(),
+            origin_id: None,
+            timestamp: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
+            stanza:
+                "<message xmlns='jabber:client' to='peer@example.org'><body>hi</body></message>"
+                    .parse()
+                    .unwrap(),
+        }
+    }
+
+    async fn ids(storage: &Storage, owner: &str) -> Vec<String> {
+        let fetched = storage
+            .fetch(
+                &owner.parse().unwrap(),
+                &Filter::default(),
+                &Cursor::First,
+                10,
+            )
+            .await
+            .unwrap();
+        match fetched {
+            Fetched::Messages(m) => m.into_iter().map(|m| m.id).collect(),
+            Fetched::UnknownId => panic!("no cursor id was given"),
+        }
+    }
+
+    /// Requests that wait together share a transaction; one that cannot be stored (an
+    /// account that does not exist) fails alone, and the others are committed.
+    #[tokio::test]
+    async fn a_bad_request_fails_alone_and_the_rest_of_its_batch_commits() {
+        crate::testing::with_sqlite_storage(|storage| async move {
+            let credentials =
+                StoredCredentials::generate_all("pw", 4096, &mut FixedRng::new(1)).unwrap();
+            storage
+                .create_account(
+                    &AccountJid::parse("alice@example.org").unwrap(),
+                    &credentials,
+                )
+                .await
+                .unwrap();
+            let (tx, rx) = mpsc::channel(QUEUE);
+            let mut answers = Vec::new();
+            // Queued before the writer runs, so that its first batch holds all three.
+            for (owner, id) in [
+                ("alice@example.org", "a1"),
+                ("nobody@example.org", "n1"),
+                ("alice@example.org", "a2"),
+            ] {
+                let (done, answer) = oneshot::channel();
+                tx.send((vec![entry(owner, id)], done)).await.unwrap();
+                answers.push(answer);
+            }
+            drop(tx);
+            run(storage.clone(), rx).await;
+            let results: Vec<bool> = futures_ok(answers).await;
+            assert_eq!(results, [true, false, true]);
+            assert_eq!(ids(&storage, "alice@example.org").await, ["a1", "a2"]);
+        })
+        .await;
+    }
+
+    async fn futures_ok(answers: Vec<oneshot::Receiver<Result<(), StorageError>>>) -> Vec<bool> {
+        let mut out = Vec::new();
+        for answer in answers {
+            out.push(answer.await.unwrap().is_ok());
+        }
+        out
+    }
+}
