@@ -6,7 +6,7 @@
 //! store from a factory. The in-memory store runs this suite in this crate's tests; a
 //! database backend runs it from its own tests, once per backend:
 //!
-//! ```ignore
+//! ```text
 //! // In chatrix-server's tests, with a tokio runtime and the `conformance` feature:
 //! #[tokio::test]
 //! async fn sqlite_archive_conforms() {
