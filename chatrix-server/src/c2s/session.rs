@@ -518,8 +518,15 @@ impl Session {
         let mut deferred = Vec::new();
         {
             let view = shared.im.sessions.view();
-            // The message as sent, for the sender's own copies.
-            let original = (is_message && !private).then(|| {
+            // The message as sent, for the copies; cloned only when some session of the
+            // sender or the recipient enabled carbons, not on every message.
+            let wants_copies = is_message
+                && !private
+                && (view.has_carbons(&sender.to_bare())
+                    || stanza
+                        .to()
+                        .is_some_and(|to| view.has_carbons(&to.to_bare())));
+            let original = wants_copies.then(|| {
                 let mut s = stanza.clone();
                 s.set_from(Some(Jid::from(sender.clone())));
                 s

@@ -225,7 +225,6 @@ impl Im {
                 Err(e) => iq.error_reply(storage_error(&e)),
             },
             // `MamRequest` may grow; what is not understood is not implemented.
-            #[allow(unreachable_patterns)]
             _ => iq.error_reply(StanzaError::new(
                 xmpp_core::StanzaCondition::FeatureNotImplemented,
             )),

@@ -292,6 +292,13 @@ impl RegistryView<'_> {
         })
     }
 
+    /// Whether any session of the account enabled carbons.
+    pub fn has_carbons(&self, account: &BareJid) -> bool {
+        self.0
+            .get(account)
+            .is_some_and(|entries| entries.iter().any(|e| e.carbons))
+    }
+
     /// The account's sessions that enabled carbons, with their handles.
     pub fn carbon_copies(&self, account: &BareJid) -> Vec<(FullJid, SessionHandle)> {
         self.0.get(account).map_or_else(Vec::new, |entries| {
