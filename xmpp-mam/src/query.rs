@@ -53,6 +53,10 @@ pub(crate) const BEFORE_ID: &str = "before-id";
 pub(crate) const AFTER_ID: &str = "after-id";
 pub(crate) const IDS: &str = "ids";
 
+/// The most ids one query may name in `ids`: each is a lookup, and a stranger's query must
+/// not make the server do unbounded work. More is `bad-request`.
+pub const MAX_IDS: usize = 100;
+
 /// What a MAM iq asks.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -281,6 +285,12 @@ fn read_form(el: &Element) -> Result<Filter, MamError> {
             BEFORE_ID => filter.before_id = single(field, var)?.map(|v| id(var, v)).transpose()?,
             AFTER_ID => filter.after_id = single(field, var)?.map(|v| id(var, v)).transpose()?,
             IDS => {
+                if field.values.len() > MAX_IDS {
+                    return Err(MamError::BadValue {
+                        name: IDS.to_owned(),
+                        reason: "more ids than one query may name",
+                    });
+                }
                 filter.ids = field
                     .values
                     .iter()

@@ -46,7 +46,7 @@ use super::{AccountJid, Storage, StorageError, dispatch};
 
 /// The most ids an archive query's `ids` filter may name (each is a bound parameter);
 /// [`ArchiveStore::fetch`] refuses more with [`StorageError::InvalidArchiveQuery`].
-pub const MAX_ARCHIVE_IDS: usize = 100;
+pub const MAX_ARCHIVE_IDS: usize = xmpp_mam::query::MAX_IDS;
 
 /// xmpp-mam's archive logic runs on the server's storage directly. An owner without a
 /// localpart is [`StorageError::NotAnAccount`]; appending to, or setting the preferences of, an

@@ -386,3 +386,20 @@ proptest! {
         let _ = Query::from_element(&q);
     }
 }
+
+#[test]
+fn at_most_max_ids_ids() {
+    let values = |n: usize| {
+        (0..n)
+            .map(|i| format!("<value>m{i}</value>"))
+            .collect::<String>()
+    };
+    let ids = |n: usize| {
+        query(&form(&format!(
+            "<field var='ids' type='list-multi'>{}</field>",
+            values(n)
+        )))
+    };
+    assert_eq!(ids(MAX_IDS).map(|q| q.filter.ids.len()), Ok(MAX_IDS));
+    assert_eq!(condition(ids(MAX_IDS + 1)), StanzaCondition::BadRequest);
+}
