@@ -390,9 +390,11 @@ proptest! {
 #[test]
 fn at_most_max_ids_ids() {
     let values = |n: usize| {
-        (0..n)
-            .map(|i| format!("<value>m{i}</value>"))
-            .collect::<String>()
+        (0..n).fold(String::new(), |mut s, i| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "<value>m{i}</value>");
+            s
+        })
     };
     let ids = |n: usize| {
         query(&form(&format!(
