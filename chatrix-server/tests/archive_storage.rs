@@ -580,6 +580,75 @@ mod scenarios {
         s.append(&[]).await.unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// One append the size of a large group commit: more rows than one statement writes
+    /// (`ROWS_PER_INSERT`, 32), for three owners interleaved, with times that step back
+    /// within the append. Each archive gets its rows in append order, with times that never
+    /// decrease; and one bad row in such an append stores nothing of it.
+    pub(crate) async fn a_large_group_append_keeps_order_and_times(s: Storage) {
+        let names = ["alice@example.org", "bob@example.org", "carol@example.org"];
+        create_accounts(&s, &names).await;
+        let owners: Vec<BareJid> = names.iter().map(|n| bare(n)).collect();
+        // Row i goes to owner i % 3, at a time that steps back every fourth row (to before
+        // the owner's previous row).
+        let messages: Vec<ArchivedMessage> = (0..100_u64)
+            .map(|i| {
+                let n = if i % 4 == 3 { i.saturating_sub(5) } else { i };
+                ArchivedMessage {
+                    id: format!("g{i}"),
+                    ..message(&owners[(i % 3) as usize], "dave@example.net", "g", n)
+                }
+            })
+            .collect();
+        let entries: Vec<NewEntry<'_>> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| entry(&owners[i % 3], m))
+            .collect();
+        s.append(&entries).await.unwrap_or_else(|e| panic!("{e}"));
+        for (k, owner) in owners.iter().enumerate() {
+            let Fetched::Messages(got) =
+                fetch(&s, owner, &Filter::default(), &Cursor::First, 100).await
+            else {
+                panic!("UnknownId");
+            };
+            let expected: Vec<String> = (0..100)
+                .filter(|i| i % 3 == k)
+                .map(|i| format!("g{i}"))
+                .collect();
+            assert_eq!(
+                got.iter().map(|m| m.id.clone()).collect::<Vec<_>>(),
+                expected,
+                "{owner}"
+            );
+            for pair in got.windows(2) {
+                assert!(pair[0].timestamp <= pair[1].timestamp, "{owner}: {pair:?}");
+            }
+            // A row whose own time was not stepped back keeps it exactly.
+            let first = &got[0];
+            assert_eq!(first.timestamp, at(k as u64), "{owner}");
+        }
+        // Seventy new rows, the last one for an account that does not exist.
+        let more: Vec<ArchivedMessage> = (0..70_u64)
+            .map(|i| message(&owners[0], "dave@example.net", "h", 200 + i))
+            .collect();
+        let ghost = bare("ghost@example.org");
+        let mut entries: Vec<NewEntry<'_>> = more.iter().map(|m| entry(&owners[0], m)).collect();
+        if let Some(last) = entries.last_mut() {
+            last.owner = &ghost;
+        }
+        let e = s.append(&entries).await;
+        assert!(
+            matches!(&e, Err(StorageError::NotFound(a)) if a.as_bare() == &ghost),
+            "{e:?}"
+        );
+        assert!(
+            ids(&s, &owners[0], &Filter::default(), &after("g99"), 100)
+                .await
+                .is_empty(),
+            "nothing of the failed append is stored"
+        );
+    }
+
     pub(crate) async fn concurrent_appends_in_both_directions(s: Storage) {
         create_accounts(&s, &["alice@example.org", "bob@example.org"]).await;
         let alice = bare("alice@example.org");
@@ -1034,6 +1103,7 @@ tests!(
     time_and_id_filters,
     unknown_ids_are_unknown_id,
     append_is_atomic_and_checked,
+    a_large_group_append_keeps_order_and_times,
     concurrent_appends_in_both_directions,
     bounds_of_an_archive,
     archive_prefs_round_trip,

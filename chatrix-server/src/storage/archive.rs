@@ -21,11 +21,16 @@
 //! `end` filter become a `seq` range found on the `(domain, localpart, ts, seq)` index, so a
 //! page filtered by time costs the same wherever the time falls in the archive.
 //!
-//! An append locks each owner's `accounts` row (PostgreSQL, `FOR NO KEY UPDATE`, in a fixed
-//! order so that two appends never wait for each other in a cycle) or takes the database write
-//! lock first (SQLite, `BEGIN IMMEDIATE`) before it draws a `seq`: within one archive, a larger
-//! `seq` is then always committed later, and a client paging forwards from the last id it saw
-//! never misses a message committed after its query.
+//! An append is one statement, so one round trip and one commit for a whole group of
+//! messages (the archive writer hands over groups). On PostgreSQL it locks its owners'
+//! `accounts` rows first (`FOR NO KEY UPDATE`, sorted, so that two appends never wait for each
+//! other in a cycle), in the same statement, and inserts nothing when one of them is missing;
+//! on SQLite the statement takes the database write lock first, on a connection kept for
+//! archive appends. Either way it holds the lock before it draws a `seq`: within one archive,
+//! a larger `seq` is then always committed later, and a client paging forwards from the last
+//! id it saw never misses a message committed after its query. (On SQLite an append of more
+//! than [`ROWS_PER_INSERT`] rows is a transaction of several statements.) What made an append
+//! fail (which id, which missing account) is looked up only after it failed.
 //!
 //! Stanzas are stored as xmpp-core serialises them (namespace declared, so a row parses on its
 //! own) and parsed back with the limits for its own output.
@@ -58,13 +63,20 @@ impl ArchiveStore for Storage {
     type Error = StorageError;
 
     async fn append(&self, entries: &[NewEntry<'_>]) -> Result<(), StorageError> {
-        let rows = entries
+        let mut rows = entries
             .iter()
             .map(NewRow::of)
             .collect::<Result<Vec<_>, _>>()?;
         if rows.is_empty() {
             return Ok(());
         }
+        if let Some(row) = repeated_id(&rows) {
+            return Err(StorageError::DuplicateArchiveId {
+                owner: row.owner.clone(),
+                id: row.id.to_owned(),
+            });
+        }
+        keep_times_in_order(&mut rows);
         dispatch!(self.archive_append(&rows))
     }
 
@@ -142,13 +154,46 @@ impl<'a> NewRow<'a> {
     }
 }
 
-/// The owners of `rows`, each once, in the order their account rows are locked: sorted, so
-/// that two appends naming the same two owners never wait for each other in a cycle.
+/// The most rows one SQLite `INSERT` writes (8 bound values each: far below SQLite's limit on
+/// parameters). Each row count is a statement text of its own, prepared once on the archive
+/// connection and kept in its statement cache; a larger append takes several statements in one
+/// transaction.
+pub(super) const ROWS_PER_INSERT: usize = 64;
+
+/// The owners of `rows`, each once, in the order their account rows are locked: by domain,
+/// then localpart, compared as bytes (PostgreSQL sorts them `COLLATE "C"` the same way), so
+/// that two appends naming the same owners never wait for each other in a cycle, even when
+/// their locks take more than one statement.
 fn owners_in_lock_order<'r>(rows: &'r [NewRow<'_>]) -> Vec<&'r AccountJid> {
     let mut owners: Vec<&AccountJid> = rows.iter().map(|r| &r.owner).collect();
-    owners.sort();
+    owners.sort_by(|a, b| (a.domain(), a.localpart()).cmp(&(b.domain(), b.localpart())));
     owners.dedup();
     owners
+}
+
+/// One column of `rows`, as an array to bind.
+fn column<'r, 'a: 'r, T>(rows: &'r [NewRow<'a>], f: fn(&'r NewRow<'a>) -> T) -> Vec<T> {
+    rows.iter().map(f).collect()
+}
+
+/// The first row whose id an earlier row of the same append already gives its owner.
+fn repeated_id<'r, 'a>(rows: &'r [NewRow<'a>]) -> Option<&'r NewRow<'a>> {
+    let mut seen = std::collections::HashSet::with_capacity(rows.len());
+    rows.iter().find(|r| !seen.insert((&r.owner, r.id)))
+}
+
+/// Times never decrease along one owner's rows of an append. The `INSERT` compares each row
+/// with the archive's newest message as it was before the statement, so it cannot see the rows
+/// of its own statement: they must already be in order among themselves.
+fn keep_times_in_order(rows: &mut [NewRow<'_>]) {
+    let mut newest: Vec<(AccountJid, i64)> = Vec::new();
+    for row in rows {
+        match newest.iter_mut().find(|(owner, _)| *owner == row.owner) {
+            Some((_, ts)) if *ts > row.ts => row.ts = *ts,
+            Some((_, ts)) => *ts = row.ts,
+            None => newest.push((row.owner.clone(), row.ts)),
+        }
+    }
 }
 
 /// The `stanza` column of a message: xmpp-core's serialisation, which declares the element's
@@ -324,7 +369,7 @@ fn page_statement<'a>(
             s.push_condition("with_resource", "=", Value::Text(resource));
         }
     }
-    // Times become `seq` bounds: archive times never decrease along `seq` (see `sql::INSERT`),
+    // Times become `seq` bounds: archive times never decrease along `seq` (see `sql::insert`),
     // so the first message at or after `start` (the last at or before `end`), found at once on
     // the `(domain, localpart, ts, seq)` index, bounds the page's walk along `seq`. Without
     // them, a `start` near the end of a large archive would walk all of it. None found: the
@@ -392,23 +437,73 @@ fn prefs_from_rows(
 /// The archive SQL both backends run, beside what [`page_statement`] and
 /// [`Anchors::resolve_statement`] assemble.
 mod sql {
-    /// PostgreSQL: serialises appends to one archive, so `seq` order is commit order (not a
-    /// key update, so inserts that merely refer to the account do not wait).
-    pub(super) const LOCK_ACCOUNT: &str = "SELECT 1 AS one FROM accounts \
-         WHERE domain = $1 AND localpart = $2 FOR NO KEY UPDATE";
-    /// SQLite, inside a transaction that holds the write lock already.
+    use std::fmt::Write as _;
+
+    /// PostgreSQL: a whole append in one statement, so in one transaction of its own. `$1`,
+    /// `$2`: the owners' domains and localparts, each owner once; `$3`..`$10`: the rows'
+    /// columns as arrays, in append order; `$11`: the number of owners. The owners' account
+    /// rows are locked first, in a fixed order (sorted as bytes), which serialises appends to
+    /// one archive so that `seq` order is commit order (not a key update, so inserts that
+    /// merely refer to an account do not wait). When an owner is missing nothing is inserted.
+    /// The time stored for a row is its own, or the time of the owner's newest message when
+    /// that is later (see [`insert`]). Rows appear in `seq` in the order they are listed.
+    pub(super) const PG_APPEND: &str = "WITH locked AS ( \
+             SELECT 1 FROM accounts \
+             WHERE (domain, localpart) IN (SELECT * FROM unnest($1::text[], $2::text[])) \
+             ORDER BY domain COLLATE \"C\", localpart COLLATE \"C\" \
+             FOR NO KEY UPDATE) \
+         INSERT INTO archive \
+             (domain, localpart, id, with_bare, with_resource, origin_id, ts, stanza) \
+         SELECT v.domain, v.localpart, v.id, v.with_bare, v.with_resource, v.origin_id, \
+             GREATEST(v.ts, COALESCE((SELECT a.ts FROM archive a \
+                 WHERE a.domain = v.domain AND a.localpart = v.localpart \
+                 ORDER BY a.seq DESC LIMIT 1), v.ts)), \
+             v.stanza \
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+                     $9::int8[], $10::text[]) \
+             WITH ORDINALITY AS v(domain, localpart, id, with_bare, with_resource, origin_id, \
+                                  ts, stanza, n) \
+         WHERE (SELECT count(*) FROM locked) = $11 \
+         ORDER BY v.n";
+
+    /// Whether an account exists: what a failed append looks up.
     pub(super) const ACCOUNT: &str =
         "SELECT 1 AS one FROM accounts WHERE domain = $1 AND localpart = $2";
-    /// The time stored is `$7`, or the time of the owner's newest message when that is later:
-    /// times never decrease along an archive's `seq`, even when the server's clock steps
-    /// back, so `start`/`end` can be turned into `seq` bounds (see `page_statement`).
-    pub(super) const INSERT: &str = "INSERT INTO archive \
-         (domain, localpart, id, with_bare, with_resource, origin_id, ts, stanza) \
-         VALUES ($1, $2, $3, $4, $5, $6, \
-             COALESCE((SELECT CASE WHEN a.ts > $7 THEN a.ts ELSE $7 END FROM archive a \
-                       WHERE a.domain = $1 AND a.localpart = $2 ORDER BY a.seq DESC LIMIT 1), \
-                      $7), \
-             $8)";
+    /// Whether an archive holds an id: what a failed append looks up.
+    pub(super) const HOLDS_ID: &str =
+        "SELECT 1 AS one FROM archive WHERE domain = $1 AND localpart = $2 AND id = $3";
+
+    /// The values of one row in [`insert`], in bind order.
+    pub(super) const INSERT_VALUES_PER_ROW: usize = 8;
+
+    /// SQLite: inserts `rows` rows. The time stored for a row is its own, or the time of the owner's
+    /// newest message when that is later: times never decrease along an archive's `seq`, even
+    /// when the server's clock steps back, so `start`/`end` can be turned into `seq` bounds
+    /// (see `page_statement`). Rows appear in `seq` in the order they are listed.
+    pub(super) fn insert(rows: usize) -> String {
+        let mut sql = String::from(
+            "INSERT INTO archive \
+             (domain, localpart, id, with_bare, with_resource, origin_id, ts, stanza) VALUES ",
+        );
+        for i in 0..rows {
+            let p = |n: usize| INSERT_VALUES_PER_ROW * i + n;
+            let (domain, localpart, ts) = (p(1), p(2), p(7));
+            let _ = write!(
+                sql,
+                "{sep}(${domain}, ${localpart}, ${}, ${}, ${}, ${}, \
+                 COALESCE((SELECT CASE WHEN a.ts > ${ts} THEN a.ts ELSE ${ts} END FROM archive a \
+                 WHERE a.domain = ${domain} AND a.localpart = ${localpart} \
+                 ORDER BY a.seq DESC LIMIT 1), ${ts}), ${})",
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(8),
+                sep = if i == 0 { "" } else { ", " },
+            );
+        }
+        sql
+    }
     /// The oldest and newest row, each found at one end of the owner's `seq` index.
     pub(super) const BOUNDS: &str = "SELECT id, ts FROM archive \
          WHERE seq = (SELECT seq FROM archive WHERE domain = $1 AND localpart = $2 \
@@ -439,60 +534,64 @@ mod sql {
          (domain, localpart, list, position, jid) VALUES ($1, $2, $3, $4, $5)";
 }
 
-/// Adds the archive methods to `$storage`, whose `pool()` is a pool of `$db`; an append's
-/// transaction begins with `$begin` and checks (and, on PostgreSQL, locks) each owner's
-/// account with `$account_sql`.
+/// Adds the archive methods both backends share to `$storage`, whose `pool()` is a pool of
+/// `$db`. Appends differ (see `backends`).
 macro_rules! archive_queries {
-    ($storage:ty, $db:ty, $begin:ident($($begin_arg:expr)?), $account_sql:expr) => {
+    ($storage:ty, $db:ty) => {
         impl $storage {
-            pub(super) async fn archive_append(
+            /// What made an append of `rows` fail with `e`, looked up after the rollback: an
+            /// id one of the archives already holds, or an owner that does not exist (the
+            /// foreign key), named; anything else as it is.
+            async fn archive_append_error(
                 &self,
                 rows: &[NewRow<'_>],
-            ) -> Result<(), StorageError> {
-                let mut tx = self.pool().$begin($($begin_arg)?).await?;
-                for owner in owners_in_lock_order(rows) {
-                    let found = sqlx::query($account_sql)
+                e: StorageError,
+            ) -> StorageError {
+                let StorageError::Backend(db) = &e else {
+                    return e;
+                };
+                if matches!(db, sqlx::Error::Database(d) if d.is_unique_violation()) {
+                    for row in rows {
+                        let held = sqlx::query(sql::HOLDS_ID)
+                            .bind(row.owner.domain())
+                            .bind(row.owner.localpart())
+                            .bind(row.id)
+                            .fetch_optional(self.pool())
+                            .await;
+                        if let Ok(Some(_)) = held {
+                            return StorageError::DuplicateArchiveId {
+                                owner: row.owner.clone(),
+                                id: row.id.to_owned(),
+                            };
+                        }
+                    }
+                } else if is_foreign_key_violation(db) {
+                    return self.archive_missing_owner(rows).await;
+                }
+                e
+            }
+
+            /// The first owner of `rows` whose account does not exist, as the error of an
+            /// append that failed for want of one. (Should every owner exist by now, the
+            /// account was deleted and made again meanwhile: the first owner is named.)
+            async fn archive_missing_owner(&self, rows: &[NewRow<'_>]) -> StorageError {
+                let owners = owners_in_lock_order(rows);
+                for owner in &owners {
+                    let found = sqlx::query(sql::ACCOUNT)
                         .bind(owner.domain())
                         .bind(owner.localpart())
-                        .fetch_optional(&mut *tx)
-                        .await?
-                        .is_some();
-                    if !found {
-                        tx.rollback().await?;
-                        return Err(StorageError::NotFound(owner.clone()));
-                    }
-                }
-                for row in rows {
-                    let inserted = sqlx::query(sql::INSERT)
-                        .bind(row.owner.domain())
-                        .bind(row.owner.localpart())
-                        .bind(row.id)
-                        .bind(row.with_bare)
-                        .bind(row.with_resource)
-                        .bind(row.origin_id)
-                        .bind(row.ts)
-                        .bind(row.stanza.as_str())
-                        .execute(&mut *tx)
+                        .fetch_optional(self.pool())
                         .await;
-                    if let Err(e) = inserted {
-                        tx.rollback().await?;
-                        return Err(match &e {
-                            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                                StorageError::DuplicateArchiveId {
-                                    owner: row.owner.clone(),
-                                    id: row.id.to_owned(),
-                                }
-                            }
-                            // Only when the account went between the check and the insert.
-                            _ if is_foreign_key_violation(&e) => {
-                                StorageError::NotFound(row.owner.clone())
-                            }
-                            _ => StorageError::Backend(e),
-                        });
+                    match found {
+                        Ok(None) => return StorageError::NotFound((*owner).clone()),
+                        Ok(Some(_)) => {}
+                        Err(e) => return StorageError::Backend(e),
                     }
                 }
-                tx.commit().await?;
-                Ok(())
+                match owners.first() {
+                    Some(owner) => StorageError::NotFound((*owner).clone()),
+                    None => StorageError::Corrupt("an append without rows failed".to_owned()),
+                }
             }
 
             pub(super) async fn archive_fetch(
@@ -701,21 +800,90 @@ mod backends {
         unix_time,
     };
     use super::{
-        Anchors, NewRow, Statement, Value, message_from_columns, owners_in_lock_order,
-        page_statement, prefs_from_rows, sql,
+        Anchors, NewRow, ROWS_PER_INSERT, Statement, Value, column, message_from_columns,
+        owners_in_lock_order, page_statement, prefs_from_rows, sql,
     };
 
-    // SQLite: IMMEDIATE takes the write lock before the accounts are read and the first `seq`
-    // is drawn, so appends commit in `seq` order and the inserts never need to upgrade a read
-    // transaction.
-    archive_queries!(
-        SqliteStorage,
-        sqlx::Sqlite,
-        begin_with("BEGIN IMMEDIATE"),
-        sql::ACCOUNT
-    );
-    // PostgreSQL: the account row locks serialise appends to each archive.
-    archive_queries!(PostgresStorage, sqlx::Postgres, begin(), sql::LOCK_ACCOUNT);
+    archive_queries!(SqliteStorage, sqlx::Sqlite);
+    archive_queries!(PostgresStorage, sqlx::Postgres);
+
+    impl SqliteStorage {
+        /// On the archive connection. One statement is its own transaction, and a writing
+        /// statement takes the write lock when it starts, before it draws a `seq`; several
+        /// run in a transaction that takes it first (IMMEDIATE), so that it never has to
+        /// upgrade a read transaction.
+        pub(super) async fn archive_append(
+            &self,
+            rows: &[NewRow<'_>],
+        ) -> Result<(), StorageError> {
+            let pool = self.archive_pool();
+            let written = if rows.len() <= ROWS_PER_INSERT {
+                Self::archive_insert(rows).execute(pool).await.map(drop)
+            } else {
+                async {
+                    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                    for chunk in rows.chunks(ROWS_PER_INSERT) {
+                        Self::archive_insert(chunk).execute(&mut *tx).await?;
+                    }
+                    tx.commit().await
+                }
+                .await
+            };
+            match written {
+                Ok(()) => Ok(()),
+                Err(e) => Err(self.archive_append_error(rows, e.into()).await),
+            }
+        }
+
+        /// The `INSERT` of `rows` (at most [`ROWS_PER_INSERT`]), its values bound.
+        fn archive_insert<'q>(
+            rows: &'q [NewRow<'_>],
+        ) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments> {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql::insert(rows.len())));
+            for row in rows {
+                query = query
+                    .bind(row.owner.domain())
+                    .bind(row.owner.localpart())
+                    .bind(row.id)
+                    .bind(row.with_bare)
+                    .bind(row.with_resource)
+                    .bind(row.origin_id)
+                    .bind(row.ts)
+                    .bind(row.stanza.as_str());
+            }
+            query
+        }
+    }
+
+    impl PostgresStorage {
+        /// One statement, whatever the number of rows (see [`sql::PG_APPEND`]).
+        pub(super) async fn archive_append(
+            &self,
+            rows: &[NewRow<'_>],
+        ) -> Result<(), StorageError> {
+            let owners = owners_in_lock_order(rows);
+            let written = sqlx::query(sql::PG_APPEND)
+                .bind(owners.iter().map(|o| o.domain()).collect::<Vec<_>>())
+                .bind(owners.iter().map(|o| o.localpart()).collect::<Vec<_>>())
+                .bind(column(rows, |r| r.owner.domain()))
+                .bind(column(rows, |r| r.owner.localpart()))
+                .bind(column(rows, |r| r.id))
+                .bind(column(rows, |r| r.with_bare))
+                .bind(column(rows, |r| r.with_resource))
+                .bind(column(rows, |r| r.origin_id))
+                .bind(column(rows, |r| r.ts))
+                .bind(column(rows, |r| r.stanza.as_str()))
+                .bind(i64::try_from(owners.len()).unwrap_or(i64::MAX))
+                .execute(self.pool())
+                .await;
+            match written {
+                Ok(done) if usize::try_from(done.rows_affected()) == Ok(rows.len()) => Ok(()),
+                // The lock found fewer accounts than owners: nothing was inserted.
+                Ok(_) => Err(self.archive_missing_owner(rows).await),
+                Err(e) => Err(self.archive_append_error(rows, e.into()).await),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -793,6 +961,66 @@ mod tests {
                 Value::Int(10),
             ]
         );
+    }
+
+    fn row(owner: &str, id: &'static str, ts: i64) -> NewRow<'static> {
+        NewRow {
+            owner: AccountJid::parse(owner).unwrap(),
+            id,
+            with_bare: "peer@example.net",
+            with_resource: None,
+            origin_id: None,
+            ts,
+            stanza: String::new(),
+        }
+    }
+
+    #[test]
+    fn times_are_put_in_order_per_owner_and_repeated_ids_found() {
+        let mut rows = [
+            row("a@x.org", "1", 10),
+            row("b@x.org", "1", 5),
+            row("a@x.org", "2", 7),
+            row("b@x.org", "2", 6),
+            row("a@x.org", "3", 12),
+            row("a@x.org", "4", 11),
+        ];
+        keep_times_in_order(&mut rows);
+        let times: Vec<i64> = rows.iter().map(|r| r.ts).collect();
+        assert_eq!(times, [10, 5, 10, 6, 12, 12]);
+        assert!(repeated_id(&rows).is_none());
+        let rows = [
+            row("a@x.org", "1", 1),
+            row("b@x.org", "1", 1),
+            row("b@x.org", "1", 1),
+        ];
+        let repeated = repeated_id(&rows).unwrap();
+        assert_eq!((repeated.owner.as_str(), repeated.id), ("b@x.org", "1"));
+        let rows = [
+            row("b@x.org", "2", 1),
+            row("a@x.org", "1", 1),
+            row("b@x.org", "1", 1),
+        ];
+        let owners: Vec<&str> = owners_in_lock_order(&rows)
+            .iter()
+            .map(|o| o.as_str())
+            .collect();
+        assert_eq!(owners, ["a@x.org", "b@x.org"]);
+    }
+
+    #[test]
+    fn multi_row_statements_number_their_placeholders_per_row() {
+        let insert = sql::insert(2);
+        assert!(
+            insert.contains(
+                "VALUES ($1, $2, $3, $4, $5, $6, COALESCE((SELECT CASE WHEN a.ts > $7 THEN a.ts \
+             ELSE $7 END FROM archive a WHERE a.domain = $1 AND a.localpart = $2 \
+             ORDER BY a.seq DESC LIMIT 1), $7), $8), \
+             ($9, $10, $11, $12, $13, $14, COALESCE((SELECT CASE WHEN a.ts > $15"
+            ),
+            "{insert}"
+        );
+        assert!(insert.ends_with("LIMIT 1), $15), $16)"), "{insert}");
     }
 
     #[test]

@@ -32,6 +32,10 @@ impl PostgresStorage {
         Ok(Self { pool })
     }
 
+    pub(super) async fn close(&self) {
+        self.pool.close().await;
+    }
+
     pub(super) async fn set_credentials(
         &self,
         account: &AccountJid,

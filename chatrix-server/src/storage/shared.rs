@@ -201,10 +201,6 @@ macro_rules! shared_account_queries {
                     .is_some())
             }
 
-            pub(super) async fn close(&self) {
-                self.pool.close().await;
-            }
-
             /// The connection pool, for features that add their own tables.
             pub fn pool(&self) -> &$pool {
                 &self.pool

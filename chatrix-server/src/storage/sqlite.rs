@@ -25,6 +25,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct SqliteStorage {
     pool: SqlitePool,
+    /// One connection of its own for archive appends, the most frequent write. SQLite has one
+    /// writer at a time anyway; what a connection of its own adds is a page cache that no
+    /// other connection's commits invalidate, so an append does not read back the index pages
+    /// it wrote a moment ago (the profile in `docs/performance.md`). An in-memory database is
+    /// one connection's: there it is the same pool.
+    archive_pool: SqlitePool,
 }
 
 impl SqliteStorage {
@@ -45,9 +51,18 @@ impl SqliteStorage {
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect.clone())
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        // Opened after the migrations, so that it never sees the schema change under it.
+        let archive_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(options.acquire_timeout)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(connect)
             .await?;
-        Self::migrate(pool).await
+        Ok(Self { pool, archive_pool })
     }
 
     pub(super) async fn open_memory(options: &StorageOptions) -> Result<Self, StorageError> {
@@ -61,12 +76,21 @@ impl SqliteStorage {
             .acquire_timeout(options.acquire_timeout)
             .connect_with(connect)
             .await?;
-        Self::migrate(pool).await
+        MIGRATOR.run(&pool).await?;
+        Ok(Self {
+            archive_pool: pool.clone(),
+            pool,
+        })
     }
 
-    async fn migrate(pool: SqlitePool) -> Result<Self, StorageError> {
-        MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+    /// Where archive appends run (see the field).
+    pub(super) fn archive_pool(&self) -> &SqlitePool {
+        &self.archive_pool
+    }
+
+    pub(super) async fn close(&self) {
+        self.archive_pool.close().await;
+        self.pool.close().await;
     }
 
     pub(super) async fn set_credentials(
