@@ -812,10 +812,7 @@ mod backends {
         /// statement takes the write lock when it starts, before it draws a `seq`; several
         /// run in a transaction that takes it first (IMMEDIATE), so that it never has to
         /// upgrade a read transaction.
-        pub(super) async fn archive_append(
-            &self,
-            rows: &[NewRow<'_>],
-        ) -> Result<(), StorageError> {
+        pub(super) async fn archive_append(&self, rows: &[NewRow<'_>]) -> Result<(), StorageError> {
             let pool = self.archive_pool();
             let written = if rows.len() <= ROWS_PER_INSERT {
                 Self::archive_insert(rows).execute(pool).await.map(drop)
@@ -857,10 +854,7 @@ mod backends {
 
     impl PostgresStorage {
         /// One statement, whatever the number of rows (see [`sql::PG_APPEND`]).
-        pub(super) async fn archive_append(
-            &self,
-            rows: &[NewRow<'_>],
-        ) -> Result<(), StorageError> {
+        pub(super) async fn archive_append(&self, rows: &[NewRow<'_>]) -> Result<(), StorageError> {
             let owners = owners_in_lock_order(rows);
             let written = sqlx::query(sql::PG_APPEND)
                 .bind(owners.iter().map(|o| o.domain()).collect::<Vec<_>>())
