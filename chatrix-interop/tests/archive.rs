@@ -4,8 +4,8 @@
 //! backwards (RSM, XEP-0059), every message once, in order, `complete` on the last page
 //! only; the page sizes of the configuration; the `with`, `start`/`end`, `before-id`/
 //! `after-id` and `ids` filters; unknown ids; flipped pages; preferences (XEP-0441) and the
-//! configured default policy; metadata; another account's archive; and an independent
-//! library (`xmpp-parsers`) reading results and `<fin/>`.
+//! configured default policy; metadata; another account's archive; a database outage; and an
+//! independent library (`xmpp-parsers`) reading results and `<fin/>`.
 //!
 //! Every scenario runs on SQLite and, when `CHATRIX_TEST_PG_URL` is set, on PostgreSQL.
 
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use support::im::{PASSWORD, add_user, is_message, message, subscribe_both};
-use support::raw::{Raw, stanza_error};
+use support::raw::{Raw, assert_error_reply, stanza_error};
 use support::{Backend, TestServer, on_both_backends, with_server};
 use xmpp_core::{Element, StanzaCondition, StanzaError, datetime, ns};
 
@@ -325,6 +325,42 @@ async fn stanza_id_on_delivery_and_forged_ones_replaced(server: Arc<TestServer>)
         assert_eq!(r.message.attr("from"), Some(ALICE_PHONE), "{:?}", r.message);
     }
     assert!(answer.complete());
+}
+
+/// A database outage gives errors, not silence (ack means durable): with the server's storage
+/// closed under it, a message that must be archived comes back to its sender as
+/// `internal-server-error` and reaches nobody; an archive query gets the same error. The
+/// message before the outage proves the two are connected and warms every cache on the way,
+/// so that the outage is met by the archive append itself.
+async fn a_database_outage_is_an_error_not_silence(server: Arc<TestServer>) {
+    let (mut alice, mut bob) = alice_and_bob(&server).await;
+    alice
+        .send(&message(BOB_DESK, Some("chat"), "before", "before"))
+        .await;
+    let m = bob.recv().await;
+    assert!(is_message(&m, "before"), "{m:?}");
+
+    server.ctx.storage.close().await;
+    alice
+        .send(&message(BOB_DESK, Some("chat"), "during", "during"))
+        .await;
+    let reply = alice.recv().await;
+    assert_error_reply(
+        &reply,
+        "message",
+        "during",
+        &StanzaCondition::InternalServerError,
+    );
+    bob.expect_nothing(Duration::from_millis(300)).await;
+
+    alice
+        .send(&format!(
+            "<iq type='set' id='q'><query xmlns='{}' queryid='q'/></iq>",
+            ns::MAM
+        ))
+        .await;
+    let reply = alice.recv().await;
+    assert_error_reply(&reply, "iq", "q", &StanzaCondition::InternalServerError);
 }
 
 /// `[archive] enabled = false`: no MAM feature, no `<stanza-id/>` on delivery.
@@ -985,6 +1021,7 @@ on_both_backends!(
     disco_on_own_bare_jid_lists_mam => "",
     stanza_id_on_delivery_and_forged_ones_replaced => "",
     disabled_archive_is_not_offered => DISABLED,
+    a_database_outage_is_an_error_not_silence => "",
     forked_and_copied_messages_are_archived_once => "",
     query_form_lists_the_fields => "",
     paging_forward_through_200 => "",

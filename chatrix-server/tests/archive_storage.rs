@@ -649,6 +649,33 @@ mod scenarios {
         );
     }
 
+    /// With the storage closed (the database gone), every archive operation is an error, an
+    /// append of one message as much as one of several statements' worth.
+    pub(crate) async fn an_outage_is_an_error(s: Storage) {
+        create_accounts(&s, &["alice@example.org"]).await;
+        let alice = bare("alice@example.org");
+        let one = message(&alice, "bob@example.org", "o", 1);
+        let many: Vec<ArchivedMessage> = (0..100)
+            .map(|n| message(&alice, "bob@example.org", "p", n))
+            .collect();
+        s.close().await;
+        let backend = |r: Result<(), StorageError>| {
+            assert!(matches!(r, Err(StorageError::Backend(_))), "{r:?}");
+        };
+        backend(s.append(&[entry(&alice, &one)]).await);
+        let entries: Vec<NewEntry<'_>> = many.iter().map(|m| entry(&alice, m)).collect();
+        backend(s.append(&entries).await);
+        let all = Filter::default();
+        backend(s.fetch(&alice, &all, &Cursor::First, 10).await.map(drop));
+        backend(s.fetch(&alice, &all, &after("o1"), 10).await.map(drop));
+        backend(s.bounds(&alice).await.map(drop));
+        backend(s.prefs(&alice).await.map(drop));
+        backend(s.set_prefs(&alice, &Prefs::default()).await);
+        backend(s.remove_older_than(at(5)).await.map(drop));
+        backend(s.trim(&alice, 1).await.map(drop));
+        backend(s.owners_over(1).await.map(drop));
+    }
+
     pub(crate) async fn concurrent_appends_in_both_directions(s: Storage) {
         create_accounts(&s, &["alice@example.org", "bob@example.org"]).await;
         let alice = bare("alice@example.org");
@@ -1104,6 +1131,7 @@ tests!(
     unknown_ids_are_unknown_id,
     append_is_atomic_and_checked,
     a_large_group_append_keeps_order_and_times,
+    an_outage_is_an_error,
     concurrent_appends_in_both_directions,
     bounds_of_an_archive,
     archive_prefs_round_trip,

@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use xmpp_core::xml::Limits;
-use xmpp_core::{Element, StanzaError, StreamCondition, StreamError, ns};
+use xmpp_core::{Element, StanzaCondition, StanzaError, StreamCondition, StreamError, ns};
 use xmpp_sasl::{ClientOptions, ClientSession, Mechanism, SystemRng, decode_sasl_payload};
 use xmpp_stream::{FrameEvent, Framer, StreamHeader};
 
@@ -420,4 +420,20 @@ pub(crate) fn stanza_error(reply: &Element) -> StanzaError {
         panic!("no <error/> in {reply:?}")
     };
     StanzaError::from_element(error).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+/// Asserts that `reply` is the error answer to the `<{name}/>` stanza with `id`, with
+/// `condition`.
+pub(crate) fn assert_error_reply(
+    reply: &Element,
+    name: &str,
+    id: &str,
+    condition: &StanzaCondition,
+) {
+    assert_eq!(
+        (reply.name(), reply.attr("type"), reply.attr("id")),
+        (name, Some("error"), Some(id)),
+        "{reply:?}"
+    );
+    assert_eq!(&stanza_error(reply).condition, condition, "{reply:?}");
 }
