@@ -327,6 +327,57 @@ async fn stanza_id_on_delivery_and_forged_ones_replaced(server: Arc<TestServer>)
     assert!(answer.complete());
 }
 
+/// Offline storage and the archive agree, so a client that syncs from MAM can tell the two
+/// are one message: a message to offline Bob arrives at his next login with the same
+/// `<stanza-id by='bob@localhost'/>` as its entry in his archive, and the sender's
+/// `<origin-id/>` (XEP-0359) is kept in both archives and on delivery.
+async fn offline_delivery_carries_the_archive_stanza_id(server: Arc<TestServer>) {
+    let mut alice = Raw::login(&server, "alice", PASSWORD, "phone").await;
+    alice
+        .send(&format!(
+            "<message to='{BOB}' type='chat' id='off'><body>while you were out</body>\
+             <origin-id xmlns='{}' id='origin-1'/></message>",
+            ns::SID
+        ))
+        .await;
+    alice.ping("sent").await;
+    let (mut bob, got) = support::im::online(&server, "bob", "desk", None).await;
+    let delivered: Vec<&Element> = got.iter().filter(|e| is_message(e, "off")).collect();
+    let [delivered] = delivered[..] else {
+        panic!("one offline message expected: {got:?}")
+    };
+    let sid = stanza_id_by(delivered, BOB);
+    let origin = |m: &Element| {
+        m.get_child("origin-id", ns::SID)
+            .and_then(|o| o.attr("id"))
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        origin(delivered).as_deref(),
+        Some("origin-1"),
+        "{delivered:?}"
+    );
+
+    let answer = run_query(&mut bob, BOB_DESK, "q", &query("q", &[], "", false)).await;
+    assert_eq!(answer.message_ids(), ["off"]);
+    assert_eq!(answer.archive_ids(), [sid.as_str()]);
+    assert_eq!(
+        origin(&answer.results[0].message).as_deref(),
+        Some("origin-1")
+    );
+    let answer = run_query(&mut alice, ALICE_PHONE, "a", &query("a", &[], "", false)).await;
+    assert_eq!(answer.message_ids(), ["off"]);
+    assert_eq!(
+        answer.archive_ids(),
+        [sid.as_str()],
+        "one id in both archives"
+    );
+    assert_eq!(
+        origin(&answer.results[0].message).as_deref(),
+        Some("origin-1")
+    );
+}
+
 /// A database outage gives errors, not silence (ack means durable): with the server's storage
 /// closed under it, a message that must be archived comes back to its sender as
 /// `internal-server-error` and reaches nobody; an archive query gets the same error. The
@@ -1022,6 +1073,7 @@ on_both_backends!(
     stanza_id_on_delivery_and_forged_ones_replaced => "",
     disabled_archive_is_not_offered => DISABLED,
     a_database_outage_is_an_error_not_silence => "",
+    offline_delivery_carries_the_archive_stanza_id => "",
     forked_and_copied_messages_are_archived_once => "",
     query_form_lists_the_fields => "",
     paging_forward_through_200 => "",
