@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use xmpp_core::im::carbons;
-use xmpp_core::im::csi::{CsiClass, CsiQueue, Push};
+use xmpp_core::im::csi::{CsiQueue, Push};
 use xmpp_core::router::Action;
 use xmpp_core::{FullJid, Jid, Stanza, StanzaCondition, StanzaError, StreamCondition, StreamError};
 use xmpp_sasl::{ChannelBindings, SystemRng};
@@ -24,7 +24,7 @@ use super::resume::{self, SessionState};
 use super::shared::Shared;
 use super::tls;
 use crate::im::{Blocked, Outbox, note_directed};
-use crate::router::{Outbound, RegistryView, SessionHandle, Takeover};
+use crate::router::{CsiKind, Outbound, RegistryView, SessionHandle, Takeover};
 
 /// How long a TLS handshake may take before the connection is dropped.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -116,14 +116,18 @@ pub(crate) async fn serve_starttls(
         let _ = tcp.shutdown().await;
         return;
     }
-    let mut session = Session::new(shared, config, None, peer);
+    // Boxed, as is the TLS stream: each lives in one allocation of its own size instead of
+    // a room in every state of this task's future (docs/performance.md, idle sessions).
+    let mut session = Box::new(Session::new(shared, config, None, peer));
     match session.drive(&mut tcp).await {
         Ok(Exit::StartTls) => {}
-        Ok(exit) => return Box::pin(session.end(exit)).await,
-        Err(_) => return Box::pin(session.end(Exit::Done)).await,
+        Ok(exit) => return Box::pin((*session).end(exit)).await,
+        Err(_) => return Box::pin((*session).end(Exit::Done)).await,
     }
     let domain = session.conn.domain().map(str::to_owned);
-    let upgraded = tokio::time::timeout(
+    // Matched in the statement that awaits it, not kept in a local that would hold its room
+    // in the task for as long as the session lives.
+    let Ok(Ok((mut stream, bindings))) = tokio::time::timeout(
         TLS_HANDSHAKE_TIMEOUT,
         // Boxed: the handshake's state is large and needed only briefly; unboxed it would
         // enlarge every session's task for its whole life.
@@ -133,16 +137,16 @@ pub(crate) async fn serve_starttls(
             domain.as_deref(),
         )),
     )
-    .await;
-    let Ok(Ok((mut stream, bindings))) = upgraded else {
+    .await
+    else {
         tracing::debug!(peer = %session.peer, "STARTTLS handshake failed");
-        return Box::pin(session.end(Exit::Done)).await;
+        return Box::pin((*session).end(Exit::Done)).await;
     };
     session
         .conn
         .handle_tls_established(bindings, Instant::now());
     let exit = session.drive(&mut stream).await.unwrap_or(Exit::Done);
-    Box::pin(session.end(exit)).await;
+    Box::pin((*session).end(exit)).await;
 }
 
 /// Serves a connection on a Direct TLS listener (XEP-0368).
@@ -161,18 +165,19 @@ pub(crate) async fn serve_direct_tls(
         tracing::debug!(%peer, "banned address refused");
         return;
     }
-    let accepted = tokio::time::timeout(
+    // Matched where it is awaited (see `serve_starttls`).
+    let Ok(Ok((mut stream, bindings))) = tokio::time::timeout(
         TLS_HANDSHAKE_TIMEOUT,
         Box::pin(tls::accept_direct(&shared.ctx, tcp)),
     )
-    .await;
-    let Ok(Ok((mut stream, bindings))) = accepted else {
+    .await
+    else {
         tracing::debug!(%peer, "Direct TLS handshake failed");
         return;
     };
-    let mut session = Session::new(shared, config, Some(bindings), peer);
+    let mut session = Box::new(Session::new(shared, config, Some(bindings), peer));
     let exit = session.drive(&mut stream).await.unwrap_or(Exit::Done);
-    Box::pin(session.end(exit)).await;
+    Box::pin((*session).end(exit)).await;
 }
 
 impl Session {
@@ -265,7 +270,7 @@ impl Session {
                     let mut item = item;
                     for _ in 0..WRITE_BATCH {
                         match item {
-                            Some(Outbound::Stanza(bytes, class)) => self.write_queued(bytes, class),
+                            Some(Outbound::Stanza(bytes, kind)) => self.write_queued(bytes, kind),
                             Some(Outbound::Close(error)) => {
                                 self.conn.close(*error);
                                 break;
@@ -289,11 +294,11 @@ impl Session {
 
     /// Writes a stanza another session queued, or holds it while the client is inactive
     /// (XEP-0352). Before bind there is nobody to write to.
-    fn write_queued(&mut self, bytes: Bytes, class: CsiClass) {
+    fn write_queued(&mut self, bytes: Bytes, kind: CsiKind) {
         let Some(csi) = self.csi.as_mut() else {
             return self.write_now(bytes);
         };
-        match csi.push(class, bytes) {
+        match csi.push(kind.class(&bytes), bytes) {
             Push::Held => {}
             Push::Pass(bytes) => self.write_now(bytes),
             Push::Send(all) => {
@@ -351,16 +356,18 @@ impl Session {
                 ..
             } => {
                 // A connection opened before its address was banned may not go on guessing.
-                if let Some(refusal) = super::register::ban_error(&self.shared, self.peer).await {
+                if let Some(refusal) =
+                    Box::pin(super::register::ban_error(&self.shared, self.peer)).await
+                {
                     self.conn.close(refusal);
                     return None;
                 }
-                let found = self
-                    .shared
-                    .ctx
-                    .storage
-                    .credentials_for_username(&username, jid.domain(), hash)
-                    .await;
+                let found = Box::pin(self.shared.ctx.storage.credentials_for_username(
+                    &username,
+                    jid.domain(),
+                    hash,
+                ))
+                .await;
                 match found {
                     Ok(Some(record)) => self.conn.provide_credentials(vec![record]),
                     Ok(None) => self.conn.provide_no_such_user(),
@@ -379,7 +386,7 @@ impl Session {
             } => {
                 tracing::info!(peer = %self.peer, condition = condition.as_str(), ?reason, "authentication failed");
                 if condition != xmpp_sasl::FailureCondition::Aborted {
-                    self.shared.accounts.auth_failed(self.peer.ip()).await;
+                    Box::pin(self.shared.accounts.auth_failed(self.peer.ip())).await;
                 }
             }
             Event::RegisterIq(iq) => {
@@ -401,7 +408,10 @@ impl Session {
                 tracing::debug!(peer = %self.peer, %jid, "bound");
             }
             Event::Stanza(element) => {
-                self.route(element).await;
+                // Boxed, like every await in this match: the future of `handle_event` is part
+                // of every session's task for its whole life, idle or not, so what only one
+                // event needs is allocated for that event (docs/performance.md).
+                Box::pin(self.route(element)).await;
                 // Only now may the client's `<r/>` count it: whatever it needed stored is
                 // stored, or the client was told it failed (ack means durable).
                 self.conn.stanza_handled();

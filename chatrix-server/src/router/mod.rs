@@ -6,5 +6,6 @@ mod sessions;
 pub use resumptions::{Resumptions, Takeover};
 
 pub use sessions::{
-    OUTBOUND_QUEUE, Outbound, Presence, RegistryView, SessionHandle, SessionRegistry, parse_queued,
+    CsiKind, OUTBOUND_QUEUE, Outbound, Presence, RegistryView, SessionHandle, SessionRegistry,
+    parse_queued,
 };
