@@ -112,7 +112,8 @@ pub struct Connection {
     /// `h`.
     pub(super) pending_resume: Option<(String, u32)>,
     /// XEP-0198 state while stream management is on (or kept after a close, to be taken).
-    pub(super) sm: Option<SmSession>,
+    // Boxed: 184 bytes that a connection without stream management would carry inline.
+    pub(super) sm: Option<Box<SmSession>>,
     /// Whether stream management was enabled (or a stream resumed) on this stream: a second
     /// `<enable/>` is refused even after the state was taken.
     pub(super) sm_used: bool,

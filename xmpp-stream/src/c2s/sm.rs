@@ -464,7 +464,7 @@ impl Connection {
             if let Ok(resumed) = result
                 && self.sm.is_none()
             {
-                self.sm = Some(self.sm_session(resumed.state, 0));
+                self.sm = Some(Box::new(self.sm_session(resumed.state, 0)));
             }
             return;
         };
@@ -485,7 +485,7 @@ impl Connection {
         // client re-sends what it had not seen acknowledged.
         session.state.received = session.state.handled;
         if Some(&jid.to_bare()) != self.account.as_ref() || !right_id {
-            self.sm = Some(session);
+            self.sm = Some(Box::new(session));
             self.close(
                 StreamError::new(StreamCondition::InternalServerError)
                     .with_text(Some(self.config.lang()), "resumed another session"),
@@ -494,7 +494,7 @@ impl Connection {
         }
         let acked = session.ack(h);
         let h_out = session.h();
-        self.sm = Some(session);
+        self.sm = Some(Box::new(session));
         if let Err(too_high) = acked {
             self.close(too_high.stream_error(self.config.lang()));
             return;
@@ -596,7 +596,7 @@ impl Connection {
         }
         self.write(&enabled);
         let state = SmState::new(resumption.clone());
-        self.sm = Some(self.sm_session(state, self.stanzas_out));
+        self.sm = Some(Box::new(self.sm_session(state, self.stanzas_out)));
         self.sm_used = true;
         self.events
             .push_back(Event::SmEnabled { resume: resumption });
@@ -706,7 +706,7 @@ impl Connection {
     /// Checks that one more stanza fits in the unacknowledged queue; when it does not, the
     /// stream closes with `policy-violation` and nothing more is sent.
     fn make_room(&mut self) -> Result<(), SendError> {
-        if self.sm.as_ref().is_none_or(SmSession::has_room) {
+        if self.sm.as_deref().is_none_or(SmSession::has_room) {
             Ok(())
         } else {
             self.too_many_unacked();
